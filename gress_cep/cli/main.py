@@ -1,0 +1,86 @@
+"""The `gress` command: a click group whose commands live one per module in this package.
+
+User mistakes (a bad pattern file, a missing input, an unreachable broker) are `GressError` or
+`click.ClickException`: one clear message and exit status 1. Anything else is a bug; it is
+shown as a short message too, and `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from gress_cep.cli.console import err_console
+from gress_cep.dsl.errors import GressError
+
+
+def _version() -> str:
+    try:
+        return version("gress")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0+unknown"
+
+
+class GressGroup(click.Group):
+    """Turns user errors into one readable message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except GressError as err:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            err_console.print(err.render(), markup=False, highlight=False)
+            ctx.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            ctx.exit(130)
+        except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            err_console.print(
+                f"gress: internal error: {type(exc).__name__}: {exc}\n"
+                "    (run again with --debug for the traceback, and please report it)",
+                markup=False,
+                highlight=False,
+            )
+            ctx.exit(1)
+
+
+@click.group(cls=GressGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="gress")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """gress: complex event processing and in-stream ML scoring.
+
+    \b
+    Write patterns in a .gress file, then:
+      gress check rules.gress                      find mistakes before running
+      gress explain rules.gress                    see the compiled automaton
+      gress detect rules.gress -i events.jsonl     run it and print the matches
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def _register() -> None:
+    # one module per command; each exposes `command`
+    from gress_cep.cli import check, explain
+
+    for module in (check, explain):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="gress")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,871 @@
+"""Text -> typed AST (`gress_cep.dsl.ast`), with syntax errors a person can act on.
+
+The grammar lives in grammar.lark (LALR, contextual lexer). A small post-lexer drops newlines
+inside brackets; a Transformer builds the dataclasses of ast.py with a Span on every node.
+When the file does not parse, each top-level statement is parsed on its own so that one run
+reports a syntax error in every broken statement, not only the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+
+from gress_cep.dsl import ast
+from gress_cep.dsl.ast import Span
+from gress_cep.dsl.errors import Diagnostics, GressError, did_you_mean
+
+STATEMENT_KEYWORDS = ("stream", "model", "view", "pattern")
+CLAUSE_KEYWORDS = {
+    "stream": ("key", "time", "lateness", "idle", "schema"),
+    "model": ("inputs", "output", "batch", "delay", "shadow", "split", "threads"),
+    "pattern": ("from", "partition", "match", "where", "within", "skip", "emit", "on"),
+    "view": (),
+}
+_OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+_CLOSE = {v: k for k, v in _OPEN.items()}
+_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
+
+
+class BracketNewlines:
+    """Post-lexer: a newline inside (), [] or {} does not end a clause.
+
+    It also remembers the open brackets, so that an unclosed one is reported where it opened.
+    """
+
+    always_accept = ("_NL",)
+
+    def __init__(self) -> None:
+        self.open: list[Token] = []
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        self.open = []
+        for tok in stream:
+            kind = tok.type
+            if kind in _OPEN:
+                self.open.append(tok)
+            elif kind in _CLOSE:
+                if self.open and self.open[-1].type == _CLOSE[kind]:
+                    self.open.pop()
+            elif kind == "_NL" and self.open:
+                continue
+            yield tok
+
+
+@cache
+def _lark() -> Lark:
+    grammar = resources.files("gress_cep.dsl").joinpath("grammar.lark").read_text()
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        postlex=BracketNewlines(),
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+def _span(node: Any) -> Span:
+    """Span of a Token or of a tree's meta."""
+    return Span(node.line, node.column, node.end_line, node.end_column)
+
+
+def _join(a: Span, b: Span) -> Span:
+    return Span(a.line, a.column, b.end_line, b.end_column)
+
+
+def duration_ms(text: str) -> int:
+    m = _DURATION.fullmatch(text)
+    if not m:
+        raise ValueError(text)
+    return round(float(m.group(1)) * _UNITS_MS[m.group(2)])
+
+
+def unquote(text: str) -> str:
+    """The value of a string literal: `\\"`, `\\\\`, `\\n`, `\\t` are escapes; other
+    backslashes stay as written, so regular expressions read naturally (`"\\d+"`)."""
+    body = text[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "t": "\t", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+@v_args(meta=True)
+class ToAst(Transformer):
+    """Parse tree -> ast dataclasses. Value problems (a fractional count, say) are recorded
+    as diagnostics instead of raised, so that all of them reach the user."""
+
+    def __init__(self, diagnostics: Diagnostics) -> None:
+        super().__init__()
+        self.diag = diagnostics
+
+    # ---------------------------------------------------------------- helpers
+    def _int(self, tok: Token, what: str, minimum: int = 0) -> int:
+        text = str(tok)
+        if not text.isdigit():
+            self.diag.error(_span(tok), f"{what} must be a whole number, not {text}")
+            return minimum
+        value = int(text)
+        if value < minimum:
+            self.diag.error(_span(tok), f"{what} must be at least {minimum}, not {value}")
+            return minimum
+        return value
+
+    def _duration(self, tok: Token) -> ast.Duration:
+        return ast.Duration(_span(tok), duration_ms(str(tok)), str(tok))
+
+    @staticmethod
+    def _name(tok: Token) -> ast.Name:
+        return ast.Name(str(tok), _span(tok))
+
+    # ---------------------------------------------------------------- file
+    def start(self, meta: Any, children: list[Any]) -> list[ast.Declaration]:
+        return list(children)
+
+    def field(self, meta: Any, children: list[Token]) -> ast.Name:
+        tok = children[0]
+        text = str(tok)
+        if tok.type == "QUOTED_NAME":
+            text = text[1:-1]
+        return ast.Name(text, _span(tok))
+
+    # ---------------------------------------------------------------- streams
+    def stream_def(self, meta: Any, children: list[Any]) -> ast.Stream:
+        name, *clauses = children
+        found: dict[str, Any] = {}
+        for kind, value, span in clauses:
+            if kind in found:
+                self.diag.error(span, f"stream '{name}' has two '{kind}' clauses")
+            found[kind] = value
+        return ast.Stream(
+            name=self._name(name),
+            key=found.get("key"),
+            time=found.get("time"),
+            lateness=found.get("lateness"),
+            idle=found.get("idle"),
+            schema=found.get("schema"),
+            span=_span(meta),
+        )
+
+    def key_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("key", c[0], _span(meta))
+
+    def time_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("time", c[0], _span(meta))
+
+    def lateness_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("lateness", self._duration(c[0]), _span(meta))
+
+    def idle_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("idle", self._duration(c[0]), _span(meta))
+
+    def schema_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("schema", tuple(c), _span(meta))
+
+    def schema_field(self, meta: Any, c: list[Any]) -> ast.SchemaField:
+        name, type_tok, *rest = c
+        return ast.SchemaField(name, self._name(type_tok), bool(rest), _span(meta))
+
+    # ---------------------------------------------------------------- models
+    def model_def(self, meta: Any, children: list[Any]) -> ast.Model:
+        name = children[0]
+        variants: list[ast.ModelVariant] = []
+        shadows: list[ast.ModelVariant] = []
+        found: dict[str, Any] = {}
+        for item in children[1:]:
+            if isinstance(item, ast.ModelVariant):
+                variants.append(item)
+                continue
+            kind, span = item[0], item[-1]
+            if kind == "shadow":
+                shadows.append(item[1])
+                continue
+            if kind in found:
+                self.diag.error(span, f"model '{name}' has two '{kind}' clauses")
+            found[kind] = item[1:-1]
+        batch = found.get("batch", (None, None))
+        delay = found["delay"][0] if "delay" in found else batch[1]
+        output = found.get("output", (None, None))
+        return ast.Model(
+            name=self._name(name),
+            variants=tuple(variants),
+            split_by=found["split"][0] if "split" in found else None,
+            inputs=found["inputs"][0] if "inputs" in found else (),
+            output=output[0],
+            output_index=output[1],
+            batch=batch[0],
+            delay=delay,
+            shadows=tuple(shadows),
+            threads=found["threads"][0] if "threads" in found else None,
+            span=_span(meta),
+        )
+
+    def model_variant(self, meta: Any, c: list[Any]) -> ast.ModelVariant:
+        return ast.ModelVariant(unquote(str(c[0])), c[1] if len(c) > 1 else None, _span(meta))
+
+    def weight(self, meta: Any, c: list[Any]) -> float:
+        return float(str(c[0]))
+
+    def split_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("split", c[0], _span(meta))
+
+    def inputs_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("inputs", tuple(c), _span(meta))
+
+    def output_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("output", self._name(c[0]), c[1] if len(c) > 1 else None, _span(meta))
+
+    def output_index(self, meta: Any, c: list[Any]) -> int:
+        return self._int(c[0], "an output column")
+
+    def batch_clause(self, meta: Any, c: list[Any]) -> tuple:
+        size = self._int(c[0], "a batch size", minimum=1)
+        delay = self._duration(c[1]) if len(c) > 1 else None
+        return ("batch", size, delay, _span(meta))
+
+    def delay_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("delay", self._duration(c[0]), _span(meta))
+
+    def shadow_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("shadow", ast.ModelVariant(unquote(str(c[0])), None, _span(meta)), _span(meta))
+
+    def threads_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("threads", self._int(c[0], "a thread count", minimum=1), _span(meta))
+
+    # ---------------------------------------------------------------- views
+    def view_def(self, meta: Any, c: list[Any]) -> ast.View:
+        name, source, *ops = c
+        return ast.View(self._name(name), source, tuple(ops), _span(meta))
+
+    def source_ref(self, meta: Any, c: list[Any]) -> ast.SourceRef:
+        return ast.SourceRef(self._name(c[0]), _span(meta))
+
+    def join_source(self, meta: Any, c: list[Any]) -> ast.JoinSource:
+        kind = "inner"
+        if isinstance(c[0], str):
+            kind = c[0]
+            c = c[1:]
+        left, right, on, within = c
+        return ast.JoinSource(kind, left, right, on, self._duration(within), _span(meta))  # type: ignore[arg-type]
+
+    def join_kind(self, meta: Any, c: list[Any]) -> str:
+        return str(c[0])
+
+    def join_side(self, meta: Any, c: list[Any]) -> ast.JoinSide:
+        return ast.JoinSide(self._name(c[0]), self._name(c[1]))
+
+    def where_op(self, meta: Any, c: list[Any]) -> ast.WhereOp:
+        return ast.WhereOp(c[0], _span(meta))
+
+    def select_op(self, meta: Any, c: list[Any]) -> ast.SelectOp:
+        return ast.SelectOp(tuple(c), _span(meta))
+
+    def score_op(self, meta: Any, c: list[Any]) -> ast.ScoreOp:
+        return ast.ScoreOp(self._name(c[0]), self._name(c[1]), _span(meta))
+
+    def window_op(self, meta: Any, c: list[Any]) -> ast.WindowOp:
+        spec = c[0]
+        by = c[1] if len(c) > 1 else ()
+        kind = spec[0]
+        return ast.WindowOp(
+            kind=kind,
+            size=spec[1] if kind in ("tumbling", "sliding") else None,
+            every=spec[2] if kind == "sliding" else None,
+            gap=spec[1] if kind == "session" else None,
+            count=spec[1] if kind == "count" else None,
+            count_every=spec[2] if kind == "count" else None,
+            by=by,
+            span=_span(meta),
+        )
+
+    def tumbling(self, meta: Any, c: list[Any]) -> tuple:
+        return ("tumbling", self._duration(c[0]))
+
+    def sliding(self, meta: Any, c: list[Any]) -> tuple:
+        return ("sliding", self._duration(c[0]), self._duration(c[1]))
+
+    def session(self, meta: Any, c: list[Any]) -> tuple:
+        return ("session", self._duration(c[0]))
+
+    def count_window(self, meta: Any, c: list[Any]) -> tuple:
+        size = self._int(c[0], "a count window size", minimum=1)
+        every = self._int(c[1], "a count window step", minimum=1) if len(c) > 1 else None
+        return ("count", size, every)
+
+    def window_by(self, meta: Any, c: list[Any]) -> tuple:
+        return tuple(c)
+
+    def aggregate_op(self, meta: Any, c: list[Any]) -> ast.AggregateOp:
+        return ast.AggregateOp(tuple(c), _span(meta))
+
+    def having_op(self, meta: Any, c: list[Any]) -> ast.HavingOp:
+        return ast.HavingOp(c[0], _span(meta))
+
+    def lookup_op(self, meta: Any, c: list[Any]) -> ast.LookupOp:
+        return ast.LookupOp(self._name(c[0]), c[1], _span(meta))
+
+    def select_item(self, meta: Any, c: list[Any]) -> ast.SelectItem:
+        alias = self._name(c[1]) if len(c) > 1 else None
+        return ast.SelectItem(c[0], alias, _span(meta))
+
+    # ---------------------------------------------------------------- patterns
+    def pattern_def(self, meta: Any, children: list[Any]) -> ast.Pattern:
+        name, *clauses = children
+        found: dict[str, Any] = {}
+        spans: dict[str, Span] = {}
+        conditions: list[ast.Condition] = []
+        for kind, value, span in clauses:
+            if kind == "where":
+                conditions.extend(value)
+                spans.setdefault(kind, span)
+                continue
+            if kind in found:
+                self.diag.error(span, f"pattern '{name}' has two '{_CLAUSE_TEXT[kind]}' clauses")
+            found[kind] = value
+            spans[kind] = span
+        partition = found.get("partition")
+        return ast.Pattern(
+            name=self._name(name),
+            source=found.get("from"),
+            partition_by=partition,
+            partition_span=spans.get("partition"),
+            match=found.get("match"),
+            conditions=tuple(conditions),
+            within=found.get("within"),
+            skip=found.get("skip"),
+            emit=found.get("emit"),
+            timeout_emit=found.get("timeout_emit"),
+            span=_span(meta),
+            clause_spans=spans,
+        )
+
+    def from_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("from", self._name(c[0]), _span(meta))
+
+    def partition_clause(self, meta: Any, c: list[Any]) -> tuple:
+        if len(c) == 1 and isinstance(c[0], Token) and c[0].type == "NONE":
+            return ("partition", (), _span(meta))
+        return ("partition", tuple(c), _span(meta))
+
+    def match_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("match", _as_match(c[0]), _span(meta))
+
+    def where_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("where", list(c), _span(meta))
+
+    def where_entry(self, meta: Any, c: list[Any]) -> ast.Condition:
+        return ast.Condition(self._name(c[0]), c[1], _span(meta))
+
+    def within_clause(self, meta: Any, c: list[Any]) -> tuple:
+        within = ast.Within(self._duration(c[0]), len(c) > 1, _span(meta))
+        return ("within", within, _span(meta))
+
+    def between_events(self, meta: Any, c: list[Any]) -> bool:
+        return True
+
+    def skip_clause(self, meta: Any, c: list[Any]) -> tuple:
+        kind, var = c[0]
+        return ("skip", ast.Skip(kind, var, _span(meta)), _span(meta))
+
+    def skip_no(self, meta: Any, c: list[Any]) -> tuple:
+        return ("no", None)
+
+    def skip_to_next(self, meta: Any, c: list[Any]) -> tuple:
+        return ("to_next", None)
+
+    def skip_past_last(self, meta: Any, c: list[Any]) -> tuple:
+        return ("past_last", None)
+
+    def skip_to_first(self, meta: Any, c: list[Any]) -> tuple:
+        return ("to_first", self._name(c[0]))
+
+    def skip_to_last(self, meta: Any, c: list[Any]) -> tuple:
+        return ("to_last", self._name(c[0]))
+
+    def emit_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("emit", tuple(c), _span(meta))
+
+    def timeout_emit_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("timeout_emit", tuple(c), _span(meta))
+
+    # ---------------------------------------------------------------- match structure
+    def alternation(self, meta: Any, c: list[Any]) -> ast.Alternation:
+        return ast.Alternation(tuple(_as_branch(x) for x in c), _span(meta))
+
+    def conjunction(self, meta: Any, c: list[Any]) -> ast.Conjunction:
+        return ast.Conjunction(tuple(_as_seq(x) for x in c), _span(meta))
+
+    def sequence(self, meta: Any, c: list[Any]) -> ast.Sequence:
+        steps = [ast.Step(None, c[0])]
+        for i in range(1, len(c), 2):
+            steps.append(ast.Step(c[i], c[i + 1]))
+        return ast.Sequence(tuple(steps), _span(meta))
+
+    def connector(self, meta: Any, c: list[Any]) -> str:
+        return {",": "strict", "->": "relaxed", "->>": "any"}[str(c[0])]
+
+    def element(self, meta: Any, c: list[Any]) -> ast.Element:
+        negated = False
+        if isinstance(c[0], Token) and c[0].type == "BANG":
+            negated = True
+            c = c[1:]
+        atom, *rest = c
+        quant: dict[str, Any] | None = None
+        within = None
+        for item in rest:
+            tag = item[0]
+            if tag == "q":
+                quant = dict(low=item[1], high=item[2], optional=item[3], span=item[4])
+            elif tag == "within":
+                within = item[1]
+            else:
+                if quant is None:
+                    # a modifier without a quantifier: `b optional` means `b?`; the checker
+                    # rejects the loop-only modifiers on a single event
+                    quant = dict(low=1, high=1, optional=False, span=item[-1], bare=True)
+                if tag == "optional":
+                    quant["optional"] = True
+                elif tag in ("consecutive", "any"):
+                    quant["inner"] = "strict" if tag == "consecutive" else "any"
+                    quant.setdefault("inner_span", item[-1])
+                elif tag == "greedy":
+                    quant["greedy"] = True
+                    quant.setdefault("greedy_span", item[-1])
+                elif tag == "until":
+                    quant["until"] = item[1]
+        quantifier = None
+        if quant is not None:
+            bare = quant.pop("bare", False)
+            extra = {k: quant.pop(k) for k in ("inner_span", "greedy_span") if k in quant}
+            quantifier = ast.Quantifier(**quant)
+            if bare and (quantifier.inner != "relaxed" or quantifier.greedy or quantifier.until):
+                self.diag.error(
+                    extra.get("inner_span") or extra.get("greedy_span") or quantifier.span,
+                    "'consecutive', 'any', 'greedy' and 'until' apply to a loop",
+                    hint="quantify the element first, e.g. 'b+ consecutive'",
+                )
+        return ast.Element(atom, negated, quantifier, within, _span(meta))
+
+    def var(self, meta: Any, c: list[Any]) -> ast.VarRef:
+        return ast.VarRef(str(c[0]), _span(c[0]))
+
+    def group(self, meta: Any, c: list[Any]) -> Any:
+        return _as_match(c[0])
+
+    def q_optional(self, meta: Any, c: list[Any]) -> tuple:
+        return ("q", 1, 1, True, _span(meta))
+
+    def q_star(self, meta: Any, c: list[Any]) -> tuple:
+        return ("q", 1, None, True, _span(meta))
+
+    def q_plus(self, meta: Any, c: list[Any]) -> tuple:
+        return ("q", 1, None, False, _span(meta))
+
+    def q_exact(self, meta: Any, c: list[Any]) -> tuple:
+        n = self._int(c[0], "a repeat count", minimum=1)
+        return ("q", n, n, False, _span(meta))
+
+    def q_at_least(self, meta: Any, c: list[Any]) -> tuple:
+        n = self._int(c[0], "a repeat count")
+        # {0,} is `*`: one or more, optional
+        return ("q", max(n, 1), None, n == 0, _span(meta))
+
+    def q_range(self, meta: Any, c: list[Any]) -> tuple:
+        low = self._int(c[0], "a repeat count")
+        high = self._int(c[1], "a repeat count", minimum=1)
+        if high < low:
+            self.diag.error(
+                _span(meta),
+                f"invalid repeat range {{{low},{high}}}: the upper bound is below the lower",
+                hint=f"write {{{high},{low}}}",
+            )
+            high = low
+        # {0,m} is `{1,m} optional`
+        return ("q", max(low, 1), max(high, 1), low == 0, _span(meta))
+
+    def m_optional(self, meta: Any, c: list[Any]) -> tuple:
+        return ("optional", _span(meta))
+
+    def m_consecutive(self, meta: Any, c: list[Any]) -> tuple:
+        return ("consecutive", _span(meta))
+
+    def m_any(self, meta: Any, c: list[Any]) -> tuple:
+        return ("any", _span(meta))
+
+    def m_greedy(self, meta: Any, c: list[Any]) -> tuple:
+        return ("greedy", _span(meta))
+
+    def m_until(self, meta: Any, c: list[Any]) -> tuple:
+        return ("until", c[0], _span(meta))
+
+    def step_within(self, meta: Any, c: list[Any]) -> tuple:
+        return ("within", self._duration(c[0]))
+
+    # ---------------------------------------------------------------- expressions
+    def or_(self, meta: Any, c: list[Any]) -> ast.Binary:
+        return ast.Binary(_span(meta), "or", c[0], c[1])
+
+    def and_(self, meta: Any, c: list[Any]) -> ast.Binary:
+        return ast.Binary(_span(meta), "and", c[0], c[1])
+
+    def not_(self, meta: Any, c: list[Any]) -> ast.Unary:
+        return ast.Unary(_span(meta), "not", c[0])
+
+    def compare(self, meta: Any, c: list[Any]) -> ast.Binary:
+        return ast.Binary(_span(meta), str(c[1]), c[0], c[2])
+
+    def in_(self, meta: Any, c: list[Any]) -> ast.InList:
+        negated = len(c) == 3
+        return ast.InList(_span(meta), c[0], c[-1].items, negated)
+
+    def between(self, meta: Any, c: list[Any]) -> ast.Between:
+        negated = len(c) == 4
+        return ast.Between(_span(meta), c[0], c[-2], c[-1], negated)
+
+    def is_null(self, meta: Any, c: list[Any]) -> ast.IsNull:
+        return ast.IsNull(_span(meta), c[0], len(c) == 2)
+
+    def matches(self, meta: Any, c: list[Any]) -> ast.Matches:
+        tok = c[-1]
+        return ast.Matches(_span(meta), c[0], unquote(str(tok)), _span(tok), len(c) == 3)
+
+    def arith(self, meta: Any, c: list[Any]) -> ast.Binary:
+        return ast.Binary(_span(meta), str(c[1]), c[0], c[2])
+
+    def neg(self, meta: Any, c: list[Any]) -> ast.Expr:
+        operand = c[1]
+        if isinstance(operand, ast.Literal) and isinstance(operand.value, int | float):
+            return ast.Literal(_span(meta), -operand.value)
+        return ast.Unary(_span(meta), "-", operand)
+
+    def attr(self, meta: Any, c: list[Any]) -> ast.Attr:
+        return ast.Attr(_span(meta), c[0], c[1].text)
+
+    def number(self, meta: Any, c: list[Any]) -> ast.Literal:
+        text = str(c[0])
+        value: int | float = int(text) if text.isdigit() else float(text)
+        return ast.Literal(_span(meta), value)
+
+    def duration(self, meta: Any, c: list[Any]) -> ast.Duration:
+        return self._duration(c[0])
+
+    def string(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return ast.Literal(_span(meta), unquote(str(c[0])))
+
+    def true(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return ast.Literal(_span(meta), True)
+
+    def false(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return ast.Literal(_span(meta), False)
+
+    def null(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return ast.Literal(_span(meta), None)
+
+    def ref(self, meta: Any, c: list[Any]) -> ast.Ref:
+        return ast.Ref(c[0].span, c[0].text)
+
+    def call(self, meta: Any, c: list[Any]) -> ast.Call:
+        name, *args = c
+        return ast.Call(_span(meta), str(name), tuple(a for a in args if a is not None))
+
+    def list(self, meta: Any, c: list[Any]) -> ast.ListExpr:
+        return ast.ListExpr(_span(meta), tuple(x for x in c if x is not None))
+
+
+_CLAUSE_TEXT = {
+    "from": "from",
+    "partition": "partition by",
+    "match": "match",
+    "within": "within",
+    "skip": "skip",
+    "emit": "emit",
+    "timeout_emit": "on timeout emit",
+}
+
+
+def _as_seq(node: Any) -> ast.Sequence:
+    """A bare element where a sequence is expected (a one-step sequence)."""
+    if isinstance(node, ast.Sequence):
+        return node
+    if isinstance(node, ast.Element):
+        return ast.Sequence((ast.Step(None, node),), node.span)
+    # a nested alternation/conjunction inside a conjunction part: wrap it as one group element
+    return ast.Sequence((ast.Step(None, ast.Element(node, False, None, None, node.span)),), node.span)
+
+
+def _as_branch(node: Any) -> ast.Sequence | ast.Conjunction:
+    return node if isinstance(node, ast.Conjunction) else _as_seq(node)
+
+
+def _as_match(node: Any) -> ast.MatchExpr:
+    if isinstance(node, ast.Alternation | ast.Conjunction | ast.Sequence):
+        return node
+    return _as_seq(node)
+
+
+# ---------------------------------------------------------------------- syntax errors
+_TOKEN_TEXT = {
+    "_NL": "end of line",
+    "$END": "end of file",
+    "NAME": "a name",
+    "QUOTED_NAME": "a `quoted name`",
+    "NUMBER": "a number",
+    "DURATION": "a duration like 10s",
+    "STRING": 'a "string"',
+    "COMPARE": "a comparison",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "EQUAL": "'='",
+    "VBAR": "'|'",
+}
+
+
+def _describe(kind: str, parser: Lark) -> str:
+    if kind in _TOKEN_TEXT:
+        return _TOKEN_TEXT[kind]
+    try:
+        pattern = parser.get_terminal(kind).pattern
+    except KeyError:
+        return kind.lower()
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return kind.lower()
+
+
+def _expected_keywords(expected: set[str], parser: Lark) -> list[str]:
+    words = []
+    for kind in expected:
+        try:
+            pattern = parser.get_terminal(kind).pattern
+        except KeyError:
+            continue
+        if pattern.type == "str" and pattern.value.isalpha():
+            words.append(pattern.value)
+    return sorted(words)
+
+
+def _enclosing_statement(source: str, line: int) -> str | None:
+    """The keyword of the statement a line belongs to (for clause suggestions)."""
+    lines = source.splitlines()
+    for i in range(min(line, len(lines)) - 1, -1, -1):
+        first = lines[i].split("#", 1)[0].split()
+        if first and first[0] in STATEMENT_KEYWORDS:
+            return first[0]
+    return None
+
+
+def _syntax_diagnostic(
+    err: UnexpectedInput, source: str, diag: Diagnostics, open_brackets: list[Token]
+) -> None:
+    parser = _lark()
+    lines = source.splitlines()
+    if isinstance(err, UnexpectedCharacters):
+        span = Span(err.line, err.column, err.line, err.column + 1)
+        line_text = lines[err.line - 1] if err.line - 1 < len(lines) else ""
+        ch = line_text[err.column - 1 : err.column] or source[err.pos_in_stream : err.pos_in_stream + 1]
+        if ch == '"':
+            diag.error(
+                Span(err.line, err.column, err.line, len(line_text) + 1),
+                "unclosed string",
+                hint='a string ends with " on the same line; write \\" for a quote inside it',
+            )
+        elif ch == "=":
+            diag.error(span, "unexpected '='", hint="use '==' to compare values")
+        elif ch == "`":
+            diag.error(span, "unclosed `quoted name`", hint="a quoted name ends with ` on the same line")
+        elif ch == "&" and "&&" in line_text:
+            diag.error(span, "unexpected '&&'", hint="write 'and' to combine conditions")
+        else:
+            rest = line_text[err.column - 1 :]
+            unit = re.match(r"[0-9]+(\.[0-9]+)?([A-Za-z]+)", rest)
+            if unit:
+                diag.error(
+                    Span(err.line, err.column, err.line, err.column + len(unit.group(0))),
+                    f"unknown duration unit '{unit.group(2)}'",
+                    hint="durations are written like 250ms, 10s, 5m, 2h, 1d",
+                )
+            else:
+                diag.error(span, f"unexpected character {ch!r}")
+        return
+
+    tok: Token = err.token  # type: ignore[union-attr]
+    expected: set[str] = set(getattr(err, "expected", set()) or set())
+    if isinstance(err, UnexpectedEOF) or tok.type == "$END":
+        if open_brackets:
+            opener = open_brackets[-1]
+            diag.error(
+                _span(opener),
+                f"'{opener}' is never closed",
+                hint=f"add the matching '{ {'(': ')', '[': ']', '{': '}'}[str(opener)] }'",
+            )
+            return
+        last = len(lines)
+        diag.error(
+            Span(last, 1, last, 1),
+            "the file ends in the middle of a statement",
+            hint="expected " + ", ".join(sorted(_describe(e, parser) for e in expected)),
+        )
+        return
+    span = _span(tok)
+    if tok.type == "_NL":
+        # point at the end of the line, not at the next one
+        line_text = lines[tok.line - 1] if tok.line - 1 < len(lines) else ""
+        end = len(line_text.split("#", 1)[0].rstrip()) + 1
+        span = Span(tok.line, end, tok.line, end + 1)
+    text = str(tok)
+    keywords = _expected_keywords(expected, parser)
+
+    if tok.type == "EQUAL" or (tok.type == "__ANON" and text == "="):
+        diag.error(span, "unexpected '='", hint="use '==' to compare values")
+        return
+    if tok.type == "NAME" and keywords and not ({"NAME", "QUOTED_NAME"} & expected):
+        statement = _enclosing_statement(source, tok.line)
+        at_line_start = (lines[tok.line - 1][: tok.column - 1].strip() == "") if lines else True
+        if at_line_start and statement and set(keywords) & set(CLAUSE_KEYWORDS[statement]):
+            clauses = CLAUSE_KEYWORDS[statement] + STATEMENT_KEYWORDS
+            suggestion = did_you_mean(text, clauses)
+            rest = lines[tok.line - 1][tok.column - 1 :]
+            if suggestion:
+                diag.error(span, f"unknown clause '{text}' in {statement}{suggestion}")
+            elif statement == "pattern" and re.search(r"->|,|[+*?{]", rest):
+                diag.error(span, f"unexpected '{text}'", hint="a match structure starts with 'match'")
+            elif statement == "pattern" and ":" in rest:
+                diag.error(span, f"unexpected '{text}'", hint="conditions follow a 'where' line")
+            else:
+                diag.error(
+                    span,
+                    f"unknown clause '{text}' in {statement}",
+                    hint="expected one of: " + ", ".join(CLAUSE_KEYWORDS[statement]),
+                )
+            return
+        suggestion = did_you_mean(text, keywords)
+        if suggestion:
+            diag.error(span, f"unknown keyword '{text}'{suggestion}")
+        else:
+            diag.error(span, f"unexpected '{text}'", hint="expected " + ", ".join(keywords))
+        return
+    if tok.type == "_NL" and "COLON" in expected and len(expected) <= 3:
+        diag.error(span, "missing ':' after the variable name", hint="write 'name: condition'")
+        return
+    wanted = sorted(_describe(e, parser) for e in expected if not e.startswith("_"))
+    if tok.type == "_NL":
+        message = "unexpected end of line"
+    else:
+        message = f"unexpected {_describe(tok.type, parser) if tok.type != 'NAME' else repr(text)}"
+        if tok.type not in _TOKEN_TEXT and tok.type != "NAME":
+            message = f"unexpected '{text}'"
+    hint = None
+    if wanted:
+        shown = wanted[:8]
+        hint = "expected " + ", ".join(shown) + (", ..." if len(wanted) > 8 else "")
+    diag.error(span, message, hint=hint)
+
+
+_STATEMENT_START = re.compile(r"^[ \t]*(stream|model|view|pattern)[ \t]", re.MULTILINE)
+
+
+def _statement_chunks(source: str) -> list[tuple[int, str]]:
+    """(first line, text) for each top-level statement, for error recovery."""
+    starts = [m.start() for m in _STATEMENT_START.finditer(source)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    chunks = []
+    for a, b in zip(starts, [*starts[1:], len(source)], strict=True):
+        chunks.append((source.count("\n", 0, a) + 1, source[a:b]))
+    return chunks
+
+
+def _parse_text(text: str, diag: Diagnostics) -> list[ast.Declaration] | None:
+    parser = _lark()
+    postlex: BracketNewlines = parser.options.postlex  # type: ignore[assignment]
+    try:
+        tree = parser.parse(text)
+    except UnexpectedInput as err:
+        _syntax_diagnostic(err, diag.source, diag, list(postlex.open))
+        return None
+    try:
+        return ToAst(diag).transform(tree)
+    except VisitError as err:  # a bug in a transformer method, not a user error
+        raise err.orig_exc from err
+
+
+def parse(source: str, filename: str = "<text>") -> ast.Program:
+    """Parse a pattern file; raise GressError with every syntax error found."""
+    diag = Diagnostics(filename, source)
+    program = parse_collecting(source, diag)
+    diag.raise_if_errors()
+    assert program is not None
+    return program
+
+
+def parse_collecting(source: str, diag: Diagnostics) -> ast.Program | None:
+    """Parse, recording problems in `diag`. Statements that parse are kept even when
+    others do not, so that the checker can still report on them."""
+    text = source if source.endswith("\n") else source + "\n"
+    whole = Diagnostics(diag.filename, source)
+    declarations = _parse_text(text, whole)
+    if declarations is not None:
+        diag.items.extend(whole.items)
+        return ast.Program(declarations, source, diag.filename)
+    kept: list[ast.Declaration] = []
+    for first_line, chunk in _statement_chunks(text):
+        # pad with newlines so that lines and columns stay those of the whole file
+        parsed = _parse_text("\n" * (first_line - 1) + chunk, diag)
+        if parsed:
+            kept.extend(parsed)
+    return ast.Program(kept, source, diag.filename)
+
+
+_EXPRESSION_PREFIX = "view _ = _ | where "
+
+
+def parse_expression(text: str, origin: str = "<expression>") -> ast.Expr:
+    """Parse a single expression (used by `gress score --features` and tests)."""
+    wrapped = _EXPRESSION_PREFIX + text
+    diag = Diagnostics(origin, wrapped)
+    program = parse_collecting(wrapped, diag)
+    if diag.has_errors or program is None or not program.declarations:
+        shift = len(_EXPRESSION_PREFIX)
+        for d in diag.items:
+            s = d.span
+            d.span = Span(s.line, max(1, s.column - shift), s.end_line, max(1, s.end_column - shift))
+        raise GressError(diag.sorted(), origin, text)
+    view = program.declarations[0]
+    assert isinstance(view, ast.View) and isinstance(view.ops[0], ast.WhereOp)
+    return view.ops[0].condition
+
+
+def parse_file(path: str) -> ast.Program:
+    with open(path, encoding="utf-8") as fh:
+        return parse(fh.read(), path)
+
+
+__all__ = ["GressError", "duration_ms", "parse", "parse_collecting", "parse_expression", "parse_file"]
