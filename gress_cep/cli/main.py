@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from gress_cep.cli.console import err_console
-from gress_cep.dsl.errors import GressError
+from gress_cep.errors import UserError
 
 
 def _version() -> str:
@@ -29,7 +29,7 @@ class GressGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except GressError as err:
+        except UserError as err:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             err_console.print(err.render(), markup=False, highlight=False)

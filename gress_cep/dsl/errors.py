@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gress_cep.dsl.ast import Span
+from gress_cep.errors import UserError
 
 Severity = Literal["error", "warning"]
 
@@ -39,8 +40,8 @@ class Diagnostic:
         return "\n".join(out)
 
 
-class GressError(Exception):
-    """A user mistake: carries diagnostics that render with file, line and column."""
+class GressError(UserError):
+    """A mistake in a pattern file: carries diagnostics that render with file, line and column."""
 
     def __init__(
         self,
@@ -51,7 +52,9 @@ class GressError(Exception):
         self.diagnostics = diagnostics
         self.filename = filename
         self.source = source
-        super().__init__(self.render())
+        Exception.__init__(self, self.render())
+        self.message = self.render()
+        self.hint = None
 
     @property
     def errors(self) -> list[Diagnostic]:
