@@ -1,0 +1,13 @@
+"""gress: complex event processing and in-stream ML scoring for Python.
+
+    import gress_cep
+    program = gress_cep.compile("rules.gress")
+    for match in program.run({"payments": events}):
+        ...
+"""
+
+from gress_cep.api import Program, compile
+from gress_cep.dsl.errors import GressError
+from gress_cep.errors import UserError
+
+__all__ = ["GressError", "Program", "UserError", "compile"]

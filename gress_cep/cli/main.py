@@ -12,7 +12,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from gress_cep.cli.console import err_console
 from gress_cep.errors import UserError
 
 
@@ -32,7 +31,7 @@ class GressGroup(click.Group):
         except UserError as err:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            err_console.print(err.render(), markup=False, highlight=False)
+            click.echo(err.render(), err=True)
             ctx.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
@@ -41,11 +40,10 @@ class GressGroup(click.Group):
         except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            err_console.print(
+            click.echo(
                 f"gress: internal error: {type(exc).__name__}: {exc}\n"
                 "    (run again with --debug for the traceback, and please report it)",
-                markup=False,
-                highlight=False,
+                err=True,
             )
             ctx.exit(1)
 

@@ -1,0 +1,71 @@
+"""`gress explain`: the compiled plan of each pattern — states, edges, conditions, window, skip."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+from rich.tree import Tree
+
+from gress_cep.cli.console import console
+from gress_cep.dsl import ast, load_file
+from gress_cep.nfa.compiler import compile_pattern
+from gress_cep.nfa.describe import describe, skip_text, to_dot
+from gress_cep.nfa.model import Nfa
+
+
+@click.command("explain")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--pattern", "patterns", multiple=True, help="Only these patterns (repeatable).")
+@click.option("--dot", "as_dot", is_flag=True, help="Write Graphviz DOT instead of a tree.")
+@click.option("--json", "as_json", is_flag=True, help="Write the plan as JSON.")
+def command(file: Path, patterns: tuple[str, ...], as_dot: bool, as_json: bool) -> None:
+    """Show the automaton each pattern compiles to.
+
+    \b
+    Each state lists its edges: take (bind the event to the variable), ignore (skip it),
+    proceed (move on without an event), kill (a forbidden event ends the partial match),
+    with the condition each edge needs.
+
+    \b
+    Examples:
+      gress explain examples/fraud/fraud.gress
+      gress explain rules.gress --dot | dot -Tsvg > rules.svg
+      gress explain rules.gress --json | jq '.[0].states'
+    """
+    program, _ = load_file(file)
+    nfas = [
+        compile_pattern(p, program.source)
+        for p in program.of_type(ast.Pattern)
+        if not patterns or p.name.text in patterns
+    ]
+    if as_dot:
+        sys.stdout.write(to_dot(nfas))
+    elif as_json:
+        sys.stdout.buffer.write(orjson.dumps([describe(n) for n in nfas], option=orjson.OPT_INDENT_2))
+        sys.stdout.write("\n")
+    else:
+        for nfa in nfas:
+            console.print(_tree(nfa))
+
+
+def _tree(nfa: Nfa) -> Tree:
+    window = f"within {nfa.within_ms} ms" if nfa.within_ms is not None else "no window"
+    root = Tree(f"[bold]pattern {nfa.name}[/]  ({window}, {skip_text(nfa)})")
+    for state in nfa.states:
+        kind = "start" if state is nfa.start else state.kind
+        extra = f", at most {state.window_ms} ms after the previous event" if state.window_ms else ""
+        node = root.add(f"[cyan]state {state.id}[/] {_plain(state.label)} [dim]({kind}{extra})[/]")
+        for action, items in (("take", state.takes), ("ignore", state.ignores), ("proceed", state.proceeds)):
+            for target, cond in items:
+                when = "" if cond.fn is None else f" if {_plain(cond.text)}"
+                node.add(f"[green]{action}[/] -> state {target.id} {_plain(target.label)}{when}")
+        for var, cond in state.kills:
+            node.add(f"[red]kill[/] (!{var}) if {_plain(cond.text)}")
+    return root
+
+
+def _plain(text: str) -> str:
+    return text.replace("[", "\\[")

@@ -1,0 +1,590 @@
+"""Pattern AST -> NFA, following the construction of Apache Flink CEP's NFACompiler.
+
+The automaton is built backwards, from the final state to the start, one element at a time;
+each element becomes states whose edges implement its quantifier and its contiguity with the
+element before it (DSL §3.1):
+
+- contiguity decides the IGNORE edge of an element's first state: none for `,` (strict), the
+  negated take condition for `->` (skip events that do not match), always for `->>`; inside a
+  loop the element's own inner contiguity (`consecutive`, relaxed, `any`) decides it;
+- an optional element gets a PROCEED edge past itself, and a copy of itself without that edge
+  for the branch that ignored an event (so that each way through is built exactly once);
+- `{n,m}` is a chain of n mandatory and m-n optional states; `+`/`{n,}` ends in a looping state;
+- `!x` after `,` is a state that kills the match if the next event is x; `!x` after `->` adds a
+  KILL edge to the states of the following element (and through optional ones before it); as the
+  last element it is a PENDING state that fires when the window closes;
+- `greedy` forbids the next element to take what the loop could take; `until(c)` stops a loop;
+- groups repeat the construction of their body per iteration; alternation is a split state with a
+  PROCEED edge into each branch; conjunction `(b & c)` is the alternation of its orders.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from gress_cep.dsl import ast
+from gress_cep.dsl.expressions import SlotTable, compile_condition, compile_slot_update, uses_aggregates
+from gress_cep.nfa.model import TRUE, Cond, Nfa, State, cond_and, cond_not, cond_or
+
+
+def source_text(source: str, span: ast.Span) -> str:
+    """The text a span covers, with runs of white space (and line breaks) folded."""
+    lines = source.splitlines()
+    if not span.line or span.line > len(lines):
+        return ""
+    if span.line == span.end_line:
+        text = lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    else:
+        parts = [lines[span.line - 1][span.column - 1 :]]
+        parts.extend(lines[span.line : span.end_line - 1])
+        parts.append(lines[span.end_line - 1][: span.end_column - 1])
+        text = " ".join(p.split("#", 1)[0] if "#" in p and '"' not in p else p for p in parts)
+    return " ".join(text.split())
+
+
+@dataclass(slots=True)
+class _Item:
+    """One element of a sequence, with the contiguity it follows the previous element by."""
+
+    strategy: str  # strict | relaxed | any
+    element: ast.Element
+
+    @property
+    def var(self) -> str | None:
+        atom = self.element.atom
+        return atom.name if isinstance(atom, ast.VarRef) else None
+
+    @property
+    def is_group(self) -> bool:
+        return not isinstance(self.element.atom, ast.VarRef)
+
+    @property
+    def quant(self) -> ast.Quantifier:
+        return self.element.quantifier or _SINGLE
+
+    @property
+    def not_follow(self) -> bool:
+        return self.element.negated and self.strategy in ("relaxed", "any")
+
+    @property
+    def not_next(self) -> bool:
+        return self.element.negated and self.strategy == "strict"
+
+
+_SINGLE = ast.Quantifier(1, 1)
+
+
+@dataclass(slots=True)
+class _Head:
+    """How the first element of a group's body behaves: the group's contiguity (or its inner
+    one on repeated iterations), the group's optionality, and a replacement ignore condition
+    (for alternation: skip only events no branch could start with)."""
+
+    strategy: str
+    optional: bool
+    ignore: Cond | None = None
+    use_ignore_override: bool = False
+
+
+class NfaCompiler:
+    def __init__(self, pattern: ast.Pattern, source: str) -> None:
+        self.pattern = pattern
+        self.source = source
+        self.states: list[State] = []
+        self._ids = itertools.count()
+        self.slots = SlotTable()
+        self.conditions = {c.var.text: c for c in pattern.conditions}
+        self.variables = _variables(pattern.match) if pattern.match else []
+        self.var_set = set(self.variables)
+        self._take_conds: dict[str, Cond] = {}
+        self._ungreedy: dict[int, State] = {}
+        self._element_states: list[State] | None = None
+        self.final = self._state("final", None, "$end")
+
+    # ------------------------------------------------------------------ states and conditions
+    def _state(self, kind: str, var: str | None, label: str) -> State:
+        state = State(next(self._ids), kind, var, label)  # type: ignore[arg-type]
+        self.states.append(state)
+        if self._element_states is not None:
+            self._element_states.append(state)
+        return state
+
+    def take_cond(self, var: str) -> Cond:
+        """The condition of a variable (always true without one)."""
+        if var not in self._take_conds:
+            cond = self.conditions.get(var)
+            if cond is None:
+                self._take_conds[var] = TRUE
+            else:
+                fn = compile_condition(cond.expr, var, self.var_set, self.slots)
+                needs = uses_aggregates(cond.expr, self.var_set)
+                self._take_conds[var] = Cond(self.text(cond.expr), fn, needs)
+        return self._take_conds[var]
+
+    def until_cond(self, quant: ast.Quantifier, var: str | None) -> Cond | None:
+        if quant.until is None:
+            return None
+        owner = var or "$group"
+        fn = compile_condition(quant.until, owner, self.var_set, self.slots, including_candidate=False)
+        return Cond(f"until {self.text(quant.until)}", fn, uses_aggregates(quant.until, self.var_set))
+
+    def text(self, node: ast.Expr) -> str:
+        return source_text(self.source, node.span)
+
+    @staticmethod
+    def _ignore_for(strategy: str, take: Cond) -> Cond | None:
+        if strategy == "strict":
+            return None
+        if strategy == "any":
+            return TRUE
+        return cond_not(take)
+
+    # ------------------------------------------------------------------ entry point
+    def compile(self) -> Nfa:
+        assert self.pattern.match is not None
+        start = self._chain_or_alternatives(self.pattern.match, None, self.final, None)
+        self._apply_windows()
+        updates = {}
+        for var in self.variables:
+            update = compile_slot_update(self.slots, var)
+            if update is not None:
+                updates[var] = update
+        skip = self.pattern.skip
+        within = self.pattern.within
+        return Nfa(
+            name=self.pattern.name.text,
+            start=start,
+            final=self.final,
+            states=self._reachable(start),
+            variables=self.variables,
+            list_variables=_list_variables(self.pattern.match),
+            slots=self.slots,
+            slot_updates=updates,
+            within_ms=within.duration.ms if within and not within.between_events else None,
+            skip=skip.kind if skip else "past_last",
+            skip_var=skip.var.text if skip and skip.var else None,
+            condition_texts={v: self.take_cond(v).text for v in self.variables},
+        )
+
+    def _apply_windows(self) -> None:
+        within = self.pattern.within
+        if within and within.between_events:
+            for state in self.states:
+                if not state.is_final and state.window_ms is None:
+                    state.window_ms = within.duration.ms
+
+    def _reachable(self, start: State) -> list[State]:
+        seen: dict[int, State] = {}
+        todo = [start]
+        while todo:
+            s = todo.pop()
+            if s.id in seen:
+                continue
+            seen[s.id] = s
+            todo.extend(t for t, _ in s.takes + s.ignores + s.proceeds)
+        return sorted(seen.values(), key=lambda s: s.id)
+
+    # ------------------------------------------------------------------ sequences
+    def _items(self, node: ast.Sequence) -> list[_Item]:
+        return [_Item(step.contiguity or "relaxed", step.element) for step in node.steps]
+
+    def _chain_or_alternatives(
+        self, node: ast.MatchExpr, items: list[_Item] | None, sink: State, head: _Head | None
+    ) -> State:
+        if isinstance(node, ast.Sequence):
+            return self._chain(items if items is not None else self._items(node), sink, head)
+        branches = _branches(node)
+        split = self._state("normal", None, "(alternatives)")
+        if head is not None and head.strategy == "relaxed":
+            # skip only the events that no branch can start with
+            union = None
+            for branch in branches:
+                first = self._first_cond(branch)
+                union = first if union is None else cond_or(union, first)
+            head = _Head(head.strategy, head.optional, cond_not(union or TRUE), True)
+        for branch in branches:
+            entry = self._chain(self._items(branch), sink, head)
+            split.proceeds.append((entry, TRUE))
+        return split
+
+    def _first_cond(self, seq: ast.Sequence) -> Cond:
+        """The condition an event must meet to start this branch (its first element's)."""
+        element = seq.steps[0].element
+        if isinstance(element.atom, ast.VarRef):
+            return self.take_cond(element.atom.name)
+        inner = element.atom
+        firsts = [self._first_cond(b) for b in _branches(inner)] if not isinstance(inner, ast.Sequence) else [
+            self._first_cond(inner)
+        ]
+        result = firsts[0]
+        for c in firsts[1:]:
+            result = cond_or(result, c)
+        return result
+
+    def _chain(self, items: list[_Item], sink: State, head: _Head | None) -> State:
+        """Flink's createMiddleStates + the start: build the elements from last to first."""
+        last = sink
+        for i in range(len(items) - 1, -1, -1):
+            item = items[i]
+            if item.not_follow:
+                if last is self.final:
+                    last = self._pending(item)
+                continue
+            if item.not_next:
+                last = self._not_next(item, last)
+                continue
+            last = self._convert(items, i, last, head if i == 0 else None)
+        return last
+
+    def _nots_before(self, items: list[_Item], i: int) -> list[tuple[str, Cond]]:
+        """The `-> !x` conditions that still apply at element i: those right before it and
+        before optional elements before it (Flink's getCurrentNotCondition)."""
+        found = []
+        j = i - 1
+        while j >= 0 and (items[j].quant.optional or items[j].not_follow):
+            if items[j].not_follow:
+                var = items[j].var
+                assert var is not None
+                found.append((var, self.take_cond(var)))
+            j -= 1
+        return found
+
+    def _pending(self, item: _Item) -> State:
+        var = item.var
+        assert var is not None
+        x = self.take_cond(var)
+        state = self._state("pending", var, f"!{var} (absence)")
+        state.kills.append((var, x))
+        state.ignores.append((state, cond_not(x)))
+        if item.element.within is not None:
+            state.window_ms = item.element.within.ms
+        return state
+
+    def _not_next(self, item: _Item, sink: State) -> State:
+        var = item.var
+        assert var is not None
+        x = self.take_cond(var)
+        state = self._state("normal", var, f"!{var} (next)")
+        if sink is self.final:
+            # the next event is not x: the match ends before it, without it
+            state.ignores.append((sink, cond_not(x)))
+        else:
+            state.proceeds.append((sink, cond_not(x)))
+        state.kills.append((var, x))
+        return state
+
+    def _convert(self, items: list[_Item], i: int, sink: State, head: _Head | None) -> State:
+        """Flink's convertPattern: one (non-negated) element."""
+        item = items[i]
+        nots = self._nots_before(items, i)
+        follow = items[i + 1] if i + 1 < len(items) and items[i + 1].not_follow else None
+        saved, self._element_states = self._element_states, []
+        quant = item.quant
+        if quant.looping:
+            optional = _is_optional(item, head)
+            loop_sink = self._without_nots(sink, nots) if optional and nots else sink
+            looping = self._looping(item, loop_sink, follow)
+            entry = self._times(item, looping, sink, quant.low, quant.low, head, nots, follow)
+        elif quant.low != quant.high or quant.low > 1:
+            entry = self._times(item, sink, sink, quant.low, quant.high or quant.low, head, nots, follow)
+        else:
+            take = self.take_cond(item.var) if item.var else TRUE
+            entry = self._singleton(item, sink, sink, take, None, head, nots, follow, first=True)
+        self._add_kills(entry, nots)
+        created, self._element_states = self._element_states, saved
+        if item.element.within is not None:
+            for state in created:
+                if state.window_ms is None:
+                    state.window_ms = item.element.within.ms
+        if saved is not None:
+            saved.extend(created)
+        return entry
+
+    @staticmethod
+    def _add_kills(state: State, nots: list[tuple[str, Cond]]) -> None:
+        for var, cond in nots:
+            if (var, cond) not in state.kills:
+                state.kills.append((var, cond))
+
+    def _add_follow_kill(self, state: State, follow: _Item | None) -> None:
+        """A loop followed by `-> !x`: an x inside the loop's span kills it (Flink)."""
+        if follow is not None and follow.var is not None:
+            self._add_kills(state, [(follow.var, self.take_cond(follow.var))])
+
+    def _without_nots(self, state: State, nots: list[tuple[str, Cond]]) -> State:
+        """A copy of `state` whose KILL edges for `nots` are gone (once an optional element
+        took an event, the negations before it no longer apply): copyWithoutTransitiveNots."""
+        names = {var for var, _ in nots}
+        if not any(var in names for var, _ in state.kills) and not state.proceeds:
+            return state
+        copy = self._state(state.kind, state.var, state.label)
+        copy.window_ms = state.window_ms
+        copy.kills = [(v, c) for v, c in state.kills if v not in names]
+        copy.takes = [(copy if t is state else t, c) for t, c in state.takes]
+        copy.ignores = [(copy if t is state else t, c) for t, c in state.ignores]
+        copy.proceeds = [(self._without_nots(t, nots), c) for t, c in state.proceeds]
+        return copy
+
+    def _copy(self, state: State) -> State:
+        copy = self._state(state.kind, state.var, state.label)
+        copy.window_ms = state.window_ms
+        copy.kills = list(state.kills)
+        copy.takes = [(copy if t is state else t, c) for t, c in state.takes]
+        copy.ignores = [(copy if t is state else t, c) for t, c in state.ignores]
+        copy.proceeds = list(state.proceeds)
+        return copy
+
+    def _make_greedy(self, state: State, loop_take: Cond) -> None:
+        """`greedy`: the element after a loop may not take what the loop could take."""
+        state.takes = [(t, cond_and(c, cond_not(loop_take))) for t, c in state.takes]
+
+    # ------------------------------------------------------------------ quantified elements
+    def _extend_until(self, cond: Cond | None, until: Cond | None, is_take: bool) -> Cond | None:
+        if until is not None and cond is not None:
+            return cond_and(cond_not(until), cond)
+        if until is not None and is_take:
+            return cond_not(until)
+        return cond
+
+    def _looping(self, item: _Item, sink: State, follow: _Item | None) -> State:
+        """Flink's createLooping: a state that takes its own events again and again."""
+        if item.is_group:
+            return self._looping_group(item, sink)
+        var = item.var
+        assert var is not None
+        quant = item.quant
+        base = self.take_cond(var)
+        until = self.until_cond(quant, var)
+        take = self._extend_until(base, until, True) or TRUE
+        ignore = self._extend_until(self._ignore_for(quant.inner, base), until, False)
+        loop = self._state("normal", var, f"{var} (loop)")
+        if quant.greedy:
+            if until is not None:
+                self._ungreedy[sink.id] = self._copy(sink)
+                loop.proceeds.append((self._ungreedy[sink.id], until))
+            loop.proceeds.append((sink, cond_not(until) if until else TRUE))
+            self._make_greedy(sink, base)
+        else:
+            loop.proceeds.append((sink, TRUE))
+        loop.takes.append((loop, take))
+        self._add_follow_kill(loop, follow)
+        if ignore is not None:
+            ignored = self._state("normal", var, f"{var} (loop, ignored)")
+            ignored.takes.append((loop, take))
+            ignored.ignores.append((ignored, ignore))
+            loop.ignores.append((ignored, ignore))
+            self._add_follow_kill(ignored, follow)
+        return loop
+
+    def _times(
+        self,
+        item: _Item,
+        sink: State,
+        proceed: State,
+        low: int,
+        high: int,
+        head: _Head | None,
+        nots: list[tuple[str, Cond]],
+        follow: _Item | None,
+    ) -> State:
+        """Flink's createTimesState: `low` mandatory states then `high - low` optional ones."""
+        quant = item.quant
+        var = item.var
+        base = self.take_cond(var) if var else TRUE
+        until = self.until_cond(quant, var)
+        take = self._extend_until(base, until, True) or TRUE
+        inner_ignore = self._extend_until(self._ignore_for(quant.inner, base), until, False)
+        if quant.greedy and low != high and not item.is_group:
+            if until is not None:
+                self._ungreedy[sink.id] = self._copy(sink)
+            self._make_greedy(sink, take)
+        last = sink
+        for _ in range(low, high):
+            last = self._singleton(item, last, proceed, take, inner_ignore, None, nots, follow, optional=True)
+            self._add_follow_kill(last, follow)
+        for _ in range(low - 1):
+            last = self._singleton(item, last, None, take, inner_ignore, None, nots, follow, optional=False)
+            self._add_follow_kill(last, follow)
+        return self._singleton(item, last, proceed, take, None, head, nots, follow, first=True)
+
+    def _singleton(
+        self,
+        item: _Item,
+        sink: State,
+        proceed: State | None,
+        take: Cond,
+        ignore: Cond | None,
+        head: _Head | None,
+        nots: list[tuple[str, Cond]],
+        follow: _Item | None,
+        *,
+        first: bool = False,
+        optional: bool | None = None,
+    ) -> State:
+        """Flink's createSingletonState. `first`: the element's first state, whose ignore edge
+        follows the contiguity with the previous element (or the group head's)."""
+        if first:
+            strategy = head.strategy if head else item.strategy
+            optional = _is_optional(item, head)
+        assert optional is not None
+        if item.is_group:
+            return self._group(item, sink, proceed, optional, first_of_loop=first, outer_head=head)
+        var = item.var
+        assert var is not None
+        if first:
+            if head is not None and head.use_ignore_override:
+                ignore = head.ignore
+            else:
+                ignore = self._ignore_for(strategy, self.take_cond(var))
+        head_of_group = first and head is not None
+        label = var if first else f"{var} (repeat)"
+        state = self._state("normal", var, label)
+        target = self._without_nots(sink, nots) if optional and nots else sink
+        state.takes.append((target, take))
+        # the head of an optional group gets its PROCEED edge from the group (_group)
+        if optional and (not head_of_group or item.quant.optional) and proceed is not None:
+            until = self.until_cond(item.quant, var)
+            if item.quant.greedy and until is not None and proceed.id in self._ungreedy:
+                state.proceeds.append((self._ungreedy[proceed.id], until))
+                state.proceeds.append((proceed, cond_not(until)))
+            else:
+                state.proceeds.append((proceed, TRUE))
+        if ignore is not None:
+            if optional:
+                ignored = self._state("normal", var, f"{label} (ignored)")
+                ignored.takes.append((target, take))
+                ignored.ignores.append((ignored, ignore))
+                self._add_kills(ignored, nots)
+                state.ignores.append((ignored, ignore))
+            else:
+                state.ignores.append((state, ignore))
+        return state
+
+    # ------------------------------------------------------------------ groups
+    def _group(
+        self,
+        item: _Item,
+        sink: State,
+        proceed: State | None,
+        optional: bool,
+        *,
+        first_of_loop: bool,
+        outer_head: _Head | None,
+    ) -> State:
+        """Flink's createGroupPatternState: one iteration of a group's body."""
+        quant = item.quant
+        if first_of_loop:
+            head = _Head(outer_head.strategy if outer_head else item.strategy, optional)
+        else:
+            head = _Head(quant.inner, False)
+        body = item.element.atom
+        assert not isinstance(body, ast.VarRef)
+        entry = self._chain_or_alternatives(body, None, sink, head)
+        if optional and proceed is not None:
+            entry.proceeds.append((proceed, TRUE))
+        return entry
+
+    def _looping_group(self, item: _Item, sink: State) -> State:
+        """Flink's createLoopingGroupPatternState: after each iteration, loop back or leave."""
+        back = self._state("normal", None, "(repeat group)")
+        body = item.element.atom
+        assert not isinstance(body, ast.VarRef)
+        entry = self._chain_or_alternatives(body, None, back, _Head(item.quant.inner, False))
+        entry.proceeds.append((sink, TRUE))
+        back.proceeds.append((entry, TRUE))
+        return entry
+
+
+# ---------------------------------------------------------------------- structure helpers
+def _is_optional(item: _Item, head: _Head | None) -> bool:
+    """An element's first state may be skipped: it is optional itself, or it heads the body
+    of an optional group."""
+    return item.quant.optional or (head is not None and head.optional)
+
+
+def _branches(node: ast.MatchExpr) -> list[ast.Sequence]:
+    """Alternation branches; a conjunction is the alternation of all orders of its parts."""
+    if isinstance(node, ast.Sequence):
+        return [node]
+    if isinstance(node, ast.Alternation):
+        out: list[ast.Sequence] = []
+        for option in node.options:
+            out.extend(_branches(option))
+        return out
+    orders = []
+    for perm in itertools.permutations(node.parts):
+        steps: list[ast.Step] = []
+        for k, part in enumerate(perm):
+            for j, step in enumerate(part.steps):
+                contiguity = step.contiguity if j else (None if k == 0 else "relaxed")
+                steps.append(ast.Step(contiguity, step.element))
+        orders.append(ast.Sequence(tuple(steps), node.span))
+    return orders
+
+
+def _variables(node: ast.MatchExpr) -> list[str]:
+    """Non-negated variables in match order (each once)."""
+    out: list[str] = []
+
+    def visit(n: ast.MatchExpr) -> None:
+        for seq in (n.options if isinstance(n, ast.Alternation) else n.parts if isinstance(n, ast.Conjunction) else [n]):
+            if not isinstance(seq, ast.Sequence):
+                visit(seq)
+                continue
+            for step in seq.steps:
+                atom = step.element.atom
+                if isinstance(atom, ast.VarRef):
+                    if not step.element.negated and atom.name not in out:
+                        out.append(atom.name)
+                else:
+                    visit(atom)
+
+    visit(node)
+    return out
+
+
+def negated_variables(node: ast.MatchExpr) -> list[str]:
+    out: list[str] = []
+
+    def visit(n: ast.MatchExpr) -> None:
+        for seq in (n.options if isinstance(n, ast.Alternation) else n.parts if isinstance(n, ast.Conjunction) else [n]):
+            if not isinstance(seq, ast.Sequence):
+                visit(seq)
+                continue
+            for step in seq.steps:
+                atom = step.element.atom
+                if isinstance(atom, ast.VarRef):
+                    if step.element.negated:
+                        out.append(atom.name)
+                else:
+                    visit(atom)
+
+    visit(node)
+    return out
+
+
+def _list_variables(node: ast.MatchExpr) -> set[str]:
+    """Variables that are lists in the default output: quantified, or in a quantified group."""
+    out: set[str] = set()
+
+    def visit(n: ast.MatchExpr, quantified: bool) -> None:
+        for seq in (n.options if isinstance(n, ast.Alternation) else n.parts if isinstance(n, ast.Conjunction) else [n]):
+            if not isinstance(seq, ast.Sequence):
+                visit(seq, quantified)
+                continue
+            for step in seq.steps:
+                element = step.element
+                q = quantified or element.quantifier is not None
+                if isinstance(element.atom, ast.VarRef):
+                    if q and not element.negated:
+                        out.add(element.atom.name)
+                else:
+                    visit(element.atom, q)
+
+    visit(node, False)
+    return out
+
+
+def compile_pattern(pattern: ast.Pattern, source: str) -> Nfa:
+    return NfaCompiler(pattern, source).compile()

@@ -1,0 +1,371 @@
+"""Running a compiled NFA over the events of each partition key (Flink's NFA.process/advanceTime).
+
+For each key the matcher keeps its partial matches (`Run`s). An event is offered to every run:
+the run's decision graph (its state, and every state reachable by PROCEED edges whose condition
+holds) yields TAKE and IGNORE moves, each a new run; a KILL edge that holds discards the run's
+continuations. A run that reaches the final state is a match. A run that starts at the start
+state always stays there too, so a new match can begin at every event.
+
+Time: before an event with time t is processed, runs whose window has closed by t are pruned
+(`t - start >= within`, or `t - previous >= step window`); a pruned run in a PENDING state (a
+trailing absence) is a match, any other is a timeout. The same happens when the watermark
+advances.
+
+After-match skip: with `skip no` a match is emitted at once. With any other strategy, as in
+Flink, completed matches are held until no partial match that started earlier is alive; they are
+then emitted in order of their first event, each pruning the runs (and held matches) that the
+strategy discards.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gress_cep.nfa.model import Nfa, State
+from gress_cep.nfa.shared_buffer import Node, path
+
+Record = dict[str, Any]
+CondFn = Callable[[Record, Any], bool] | None
+NEVER = float("inf")
+
+
+class Run:
+    """A partial match: where it stands, its last event, when it started, its aggregates."""
+
+    __slots__ = ("aggs", "deadline", "node", "prev_ts", "start_seq", "start_ts", "state")
+
+    def __init__(
+        self,
+        state: StatePlan,
+        node: Node | None,
+        start_ts: int,
+        prev_ts: int,
+        start_seq: int,
+        aggs: tuple[Any, ...],
+    ) -> None:
+        self.state = state
+        self.node = node
+        self.start_ts = start_ts
+        self.prev_ts = prev_ts
+        self.start_seq = start_seq
+        self.aggs = aggs
+        self.deadline = NEVER
+
+
+class StatePlan:
+    """A state's edges as plain tuples of (target plan, condition function or None)."""
+
+    __slots__ = (
+        "final",
+        "id",
+        "ignores",
+        "kills",
+        "label",
+        "pending",
+        "proceeds",
+        "takes",
+        "update",
+        "var",
+        "window",
+    )
+
+    def __init__(self, state: State) -> None:
+        self.id = state.id
+        self.label = state.label
+        self.var = state.var
+        self.final = state.is_final
+        self.pending = state.is_pending
+        self.window = state.window_ms
+        self.takes: list[tuple[StatePlan, CondFn]] = []
+        self.ignores: list[tuple[StatePlan, CondFn]] = []
+        self.proceeds: list[tuple[StatePlan, CondFn]] = []
+        self.kills: list[CondFn] = []
+        self.update: Callable[[tuple[Any, ...], Record], tuple[Any, ...]] | None = None
+
+
+@dataclass(slots=True)
+class Completed:
+    """A match (or timed-out partial match) ready for output."""
+
+    key: Any
+    node: Node | None
+    start_ts: int
+    end_ts: int
+    start_seq: int
+    timed_out: bool = False
+
+
+@dataclass(slots=True)
+class KeyState:
+    runs: list[Run] = field(default_factory=list)
+    held: list[tuple[int, int, Completed]] = field(default_factory=list)  # heap for skip strategies
+    timer: float = NEVER  # the deadline this key has an entry for in the timer heap
+
+
+@dataclass(slots=True)
+class MatcherStats:
+    matches: int = 0
+    timeouts: int = 0
+    dropped_runs: int = 0  # partial matches dropped by the per-key cap
+    max_runs: int = 0
+
+
+class Matcher:
+    """The keyed runtime of one NFA. Events must arrive in event-time order per key."""
+
+    def __init__(
+        self,
+        nfa: Nfa,
+        *,
+        keep_timeouts: bool = False,
+        max_runs_per_key: int = 10_000,
+    ) -> None:
+        self.nfa = nfa
+        self.keep_timeouts = keep_timeouts
+        self.max_runs = max_runs_per_key
+        self.plans = _plans(nfa)
+        self.start = self.plans[nfa.start.id]
+        self.within = nfa.within_ms
+        self.initial_aggs = nfa.slots.initial()
+        self.keys: dict[Any, KeyState] = {}
+        self.stats = MatcherStats()
+        self._order = 0  # tie-breaker for held matches
+        self._timers: list[tuple[float, int, Any]] = []  # (deadline, order, key)
+        self._prune = _pruning_rule(nfa)
+        self._has_windows = self.within is not None or any(p.window for p in self.plans.values())
+
+    # ------------------------------------------------------------------ events
+    def process(self, key: Any, event: Record, ts: int, seq: int) -> tuple[list[Completed], list[Completed]]:
+        """Offer one event; returns (matches, timeouts) in emission order."""
+        ks = self.keys.get(key)
+        if ks is None:
+            ks = self.keys[key] = KeyState()
+        matches: list[Completed] = []
+        timeouts: list[Completed] = []
+        if ks.runs and self._has_windows:
+            self._expire(key, ks, ts, matches, timeouts)
+        finals: list[Run] = []
+        new_runs: list[Run] = []
+        for run in ks.runs:
+            self._step(run, event, ts, seq, False, new_runs, finals)
+        self._step_start(event, ts, seq, new_runs, finals)
+        if len(new_runs) > self.max_runs:
+            new_runs = self._cap(new_runs)
+        ks.runs = new_runs
+        if len(new_runs) > self.stats.max_runs:
+            self.stats.max_runs = len(new_runs)
+        if self._has_windows:
+            for run in new_runs:
+                run.deadline = self._deadline(run)
+            self._schedule(key, ks)
+        if finals or ks.held:
+            matches.extend(self._emit(key, ks, finals))
+        if not ks.runs and not ks.held:
+            del self.keys[key]
+        return matches, timeouts
+
+    def _step_start(self, event: Record, ts: int, seq: int, out: list[Run], finals: list[Run]) -> None:
+        start = Run(self.start, None, ts, ts, seq, self.initial_aggs)
+        self._step(start, event, ts, seq, True, out, finals)
+
+    def _step(
+        self, run: Run, e: Record, ts: int, seq: int, is_start: bool, out: list[Run], finals: list[Run]
+    ) -> None:
+        """Flink's computeNextStates: the decision graph of one run for one event."""
+        takes: list[tuple[StatePlan, StatePlan]] = []
+        ignores: list[StatePlan] = []
+        killed = False
+        stack = [run.state]
+        while stack:
+            st = stack.pop()
+            for fn in st.kills:
+                if fn is None or fn(e, run):
+                    killed = True
+            for target, fn in st.proceeds:
+                if fn is None or fn(e, run):
+                    stack.append(target)
+            for target, fn in st.takes:
+                if fn is None or fn(e, run):
+                    takes.append((st, target))
+            if not is_start:
+                for target, fn in st.ignores:
+                    if fn is None or fn(e, run):
+                        ignores.append(target)
+        if not takes and not ignores:
+            return
+        retained: list[Run] = []
+        for target in ignores:
+            new = Run(target, run.node, run.start_ts, run.prev_ts, run.start_seq, run.aggs)
+            (finals if target.final else retained).append(new)
+        for source, target in takes:
+            node = Node(source.var, e, seq, ts, run.node)  # type: ignore[arg-type]
+            aggs = run.aggs if source.update is None else source.update(run.aggs, e)
+            new = Run(target, node, run.start_ts, ts, run.start_seq, aggs)
+            if target.final:
+                finals.append(new)
+                continue
+            retained.append(new)
+            final = self._final_after_proceed(target, e, new)
+            if final is not None:
+                finals.append(Run(final, node, run.start_ts, ts, run.start_seq, aggs))
+        # a KILL discards the continuations, not the matches this event completed (Flink)
+        if not killed:
+            out.extend(retained)
+
+    @staticmethod
+    def _final_after_proceed(state: StatePlan, e: Record, run: Run) -> StatePlan | None:
+        """Flink's findFinalStateAfterProceed: can the new run end right here?"""
+        stack = [state]
+        seen = set()
+        while stack:
+            st = stack.pop()
+            for target, fn in st.proceeds:
+                if fn is None or fn(e, run):
+                    if target.final:
+                        return target
+                    if target.id not in seen:
+                        seen.add(target.id)
+                        stack.append(target)
+        return None
+
+    def _cap(self, runs: list[Run]) -> list[Run]:
+        """Bounded state: keep the newest `max_runs` partial matches, count the dropped."""
+        runs.sort(key=lambda r: r.start_seq)
+        dropped = len(runs) - self.max_runs
+        self.stats.dropped_runs += dropped
+        return runs[dropped:]
+
+    # ------------------------------------------------------------------ time
+    def _deadline(self, run: Run) -> float:
+        deadline = NEVER
+        if self.within is not None:
+            deadline = run.start_ts + self.within
+        if run.state.window is not None:
+            deadline = min(deadline, run.prev_ts + run.state.window)
+        return deadline
+
+    def _schedule(self, key: Any, ks: KeyState) -> None:
+        """Keep one timer entry per key, at its earliest deadline (a later-than-needed entry
+        is harmless: when it fires, the key is looked at and scheduled again)."""
+        earliest = min((r.deadline for r in ks.runs), default=NEVER)
+        if earliest < ks.timer:
+            ks.timer = earliest
+            self._order += 1
+            heapq.heappush(self._timers, (earliest, self._order, key))
+
+    def _expire(self, key: Any, ks: KeyState, t: float, matches: list[Completed], timeouts: list[Completed]) -> None:
+        """Flink's advanceTime for one key: prune runs whose window closed by t."""
+        keep: list[Run] = []
+        finals: list[Run] = []
+        for run in ks.runs:
+            if t >= run.deadline:
+                if run.state.pending:
+                    finals.append(run)
+                elif self.keep_timeouts:
+                    timeouts.append(self._completed(key, run, timed_out=True))
+                    self.stats.timeouts += 1
+            else:
+                keep.append(run)
+        if len(keep) != len(ks.runs):
+            ks.runs = keep
+            matches.extend(self._emit(key, ks, finals))
+
+    def advance(self, t: float) -> tuple[list[Completed], list[Completed]]:
+        """The watermark reached t: expire every key's runs whose window closed."""
+        matches: list[Completed] = []
+        timeouts: list[Completed] = []
+        timers = self._timers
+        while timers and timers[0][0] <= t:
+            deadline, _, key = heapq.heappop(timers)
+            ks = self.keys.get(key)
+            if ks is None or ks.timer != deadline:
+                continue  # stale: the key was rescheduled or is gone
+            ks.timer = NEVER
+            self._expire(key, ks, t, matches, timeouts)
+            if not ks.runs and not ks.held:
+                del self.keys[key]
+            else:
+                self._schedule(key, ks)
+        return matches, timeouts
+
+    def finish(self) -> tuple[list[Completed], list[Completed]]:
+        """End of input: every window closes; partial matches without one can never complete,
+        so they are dropped and the matches they held back are released."""
+        matches, timeouts = self.advance(NEVER)
+        for key, ks in list(self.keys.items()):
+            self._expire(key, ks, NEVER, matches, timeouts)
+            ks.runs = []
+            matches.extend(self._emit(key, ks, []))
+        self.keys.clear()
+        self._timers.clear()
+        return matches, timeouts
+
+    # ------------------------------------------------------------------ output and skipping
+    def _completed(self, key: Any, run: Run, timed_out: bool = False) -> Completed:
+        end = run.node.ts if run.node is not None else run.start_ts
+        return Completed(key, run.node, run.start_ts, end, run.start_seq, timed_out)
+
+    def _emit(self, key: Any, ks: KeyState, finals: list[Run]) -> list[Completed]:
+        """Flink's processMatchesAccordingToSkipStrategy."""
+        if self._prune is None:  # skip no: everything at once, ordered by first event
+            finals.sort(key=lambda r: r.start_seq)
+            self.stats.matches += len(finals)
+            return [self._completed(key, r) for r in finals]
+        for run in finals:
+            self._order += 1
+            heapq.heappush(ks.held, (run.start_seq, self._order, self._completed(key, run)))
+        out: list[Completed] = []
+        while ks.held:
+            first_seq = ks.held[0][0]
+            if ks.runs and min(r.start_seq for r in ks.runs) < first_seq:
+                break  # a partial match that started earlier may still complete first
+            match = heapq.heappop(ks.held)[2]
+            limit = self._prune(match)
+            if limit is not None:
+                inclusive, bound = limit
+                if inclusive:
+                    ks.runs = [r for r in ks.runs if r.start_seq > bound]
+                    ks.held = [h for h in ks.held if h[0] > bound]
+                else:
+                    ks.runs = [r for r in ks.runs if r.start_seq >= bound]
+                    ks.held = [h for h in ks.held if h[0] >= bound]
+                heapq.heapify(ks.held)
+            out.append(match)
+        self.stats.matches += len(out)
+        return out
+
+
+def _pruning_rule(nfa: Nfa) -> Callable[[Completed], tuple[bool, int] | None] | None:
+    """For a match, which partial matches the skip strategy discards: those whose first event
+    is (inclusive=True) at or before, or (False) strictly before, the returned arrival seq."""
+    kind, var = nfa.skip, nfa.skip_var
+    if kind == "no":
+        return None
+    if kind == "past_last":
+        return lambda m: (True, m.node.seq) if m.node is not None else None
+    if kind == "to_next":
+        return lambda m: (True, m.start_seq)
+
+    def to_variable(m: Completed) -> tuple[bool, int] | None:
+        seqs = [n.seq for n in path(m.node) if n.var == var]
+        if not seqs:
+            return None  # the variable matched nothing: nothing is skipped
+        return (False, seqs[0] if kind == "to_first" else seqs[-1])
+
+    return to_variable
+
+
+def _plans(nfa: Nfa) -> dict[int, StatePlan]:
+    plans = {s.id: StatePlan(s) for s in nfa.states}
+    for s in nfa.states:
+        plan = plans[s.id]
+        plan.takes = [(plans[t.id], c.fn) for t, c in s.takes]
+        plan.ignores = [(plans[t.id], c.fn) for t, c in s.ignores]
+        plan.proceeds = [(plans[t.id], c.fn) for t, c in s.proceeds]
+        plan.kills = [c.fn for _, c in s.kills]
+        if s.var is not None:
+            plan.update = nfa.slot_updates.get(s.var)
+    return plans

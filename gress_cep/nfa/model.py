@@ -1,0 +1,111 @@
+"""The compiled automaton of a pattern: states and edges, in Flink CEP's terms.
+
+Each state has four kinds of edges, all guarded by a condition on the candidate event:
+- TAKE: the event is bound to the state's variable; the partial match moves to the target.
+- IGNORE: the event is skipped; the partial match moves to the target (often itself).
+- PROCEED: an epsilon move, taken before the event is considered (optional and loop exits).
+- KILL: the event is forbidden here (negation); the partial match dies. (Flink models this as
+  a PROCEED into a "stop" state; an edge of its own says it more plainly.)
+
+A partial match waiting in a FINAL state is a match; one in a PENDING state (a trailing
+absence, `a -> !x`) becomes a match when its window closes with no forbidden event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gress_cep.dsl.expressions import SlotTable
+
+Record = dict[str, Any]
+CondFn = Callable[[Record, Any], bool]
+StateKind = Literal["normal", "final", "pending"]
+
+
+@dataclass(slots=True, frozen=True)
+class Cond:
+    """An edge condition: f(event, partial_match) -> bool, with its text for `gress explain`.
+
+    `fn` is None for the always-true condition. `needs_run` is False when the condition looks
+    at the event only (no earlier variable, no aggregate).
+    """
+
+    text: str
+    fn: CondFn | None
+    needs_run: bool = False
+
+    def __call__(self, event: Record, run: Any) -> bool:
+        return True if self.fn is None else self.fn(event, run)
+
+
+TRUE = Cond("true", None)
+
+
+def cond_not(c: Cond) -> Cond:
+    if c.fn is None:
+        return Cond("false", lambda e, r: False)
+    fn = c.fn
+    return Cond(f"not ({c.text})", lambda e, r: not fn(e, r), c.needs_run)
+
+
+def cond_and(a: Cond, b: Cond) -> Cond:
+    if a.fn is None:
+        return b
+    if b.fn is None:
+        return a
+    fa, fb = a.fn, b.fn
+    return Cond(f"({a.text}) and ({b.text})", lambda e, r: fa(e, r) and fb(e, r), a.needs_run or b.needs_run)
+
+
+def cond_or(a: Cond, b: Cond) -> Cond:
+    if a.fn is None or b.fn is None:
+        return TRUE
+    fa, fb = a.fn, b.fn
+    return Cond(f"({a.text}) or ({b.text})", lambda e, r: fa(e, r) or fb(e, r), a.needs_run or b.needs_run)
+
+
+@dataclass(slots=True, eq=False)
+class State:
+    id: int
+    kind: StateKind
+    var: str | None  # the variable a TAKE from this state binds (None: final, split, loop-back)
+    label: str  # for explain: "small", "small (loop)", "small (ignored)", "$end", ...
+    takes: list[tuple[State, Cond]] = field(default_factory=list)
+    ignores: list[tuple[State, Cond]] = field(default_factory=list)
+    proceeds: list[tuple[State, Cond]] = field(default_factory=list)
+    kills: list[tuple[str, Cond]] = field(default_factory=list)  # (negated variable, condition)
+    window_ms: int | None = None  # per-step window: at most this long since the previous event
+
+    @property
+    def is_final(self) -> bool:
+        return self.kind == "final"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.kind == "pending"
+
+    def __repr__(self) -> str:
+        return f"<State {self.id} {self.label}>"
+
+
+SkipKind = Literal["no", "to_next", "past_last", "to_first", "to_last"]
+
+
+@dataclass(slots=True)
+class Nfa:
+    """A compiled pattern automaton plus what its runtime needs."""
+
+    name: str
+    start: State
+    final: State
+    states: list[State]
+    variables: list[str]  # in match order, negated ones excluded
+    list_variables: set[str]  # quantified (or inside a quantified group): lists in the output
+    slots: SlotTable
+    slot_updates: dict[str, Callable[[tuple[Any, ...], Record], tuple[Any, ...]]]
+    within_ms: int | None
+    skip: SkipKind = "past_last"
+    skip_var: str | None = None
+    condition_texts: dict[str, str] = field(default_factory=dict)

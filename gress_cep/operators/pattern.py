@@ -1,0 +1,159 @@
+"""A pattern as a pipeline stage: event-time ordering, partitioning, the NFA, output records.
+
+Events arrive as (event time, record) in arrival order. They wait in a buffer until the
+watermark passes them, then go to the matcher in event-time order (a stable sort: equal times
+keep their arrival order). Matches and timed-out partial matches come out as output records
+(DSL §3.5).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+from gress_cep.nfa.matcher import Completed, Matcher
+from gress_cep.nfa.model import Nfa
+from gress_cep.nfa.shared_buffer import events_by_variable
+from gress_cep.operators.base import Timed
+
+Record = dict[str, Any]
+MatchFn = Callable[[dict[str, list[Record]], Record], Any]
+_TS = itemgetter(0)
+
+
+@dataclass(slots=True)
+class Projection:
+    """`emit` items: output names and their compiled functions over a match."""
+
+    names: list[str]
+    functions: list[MatchFn]
+
+
+@dataclass(slots=True)
+class PatternCounters:
+    processed: int = 0
+    matches: int = 0
+    timeouts: int = 0
+
+
+@dataclass(slots=True)
+class PatternOperator:
+    nfa: Nfa
+    key_of: Callable[[Record], Any]
+    emit: Projection | None
+    timeout_emit: Projection | None
+    max_runs_per_key: int = 10_000
+    matcher: Matcher = field(init=False)
+    counters: PatternCounters = field(default_factory=PatternCounters)
+    _buffer: list[Timed] = field(default_factory=list)
+    _sorted: bool = True
+    _last_ts: int = -(2**63)
+    _seq: int = 0
+
+    def __post_init__(self) -> None:
+        self.matcher = Matcher(
+            self.nfa,
+            keep_timeouts=self.timeout_emit is not None,
+            max_runs_per_key=self.max_runs_per_key,
+        )
+
+    @property
+    def name(self) -> str:
+        return self.nfa.name
+
+    def add(self, batch: list[Timed]) -> None:
+        """Buffer events until the watermark passes them."""
+        if not batch:
+            return
+        if self._sorted:
+            last = self._last_ts
+            for ts, _ in batch:
+                if ts < last:
+                    self._sorted = False  # sort once, when the watermark releases events
+                    break
+                last = ts
+            else:
+                self._last_ts = last
+        self._buffer.extend(batch)
+
+    def held_events(self) -> int:
+        return len(self._buffer)
+
+    def on_watermark(self, watermark: int) -> tuple[list[Record], list[Record]]:
+        """Process every buffered event at or before the watermark, then expire windows."""
+        buffer = self._buffer
+        matches: list[Completed] = []
+        timeouts: list[Completed] = []
+        if buffer:
+            if not self._sorted:
+                buffer.sort(key=_TS)  # stable: equal times keep arrival order
+                self._sorted = True
+                self._last_ts = buffer[-1][0]
+            cut = bisect_right(buffer, watermark, key=_TS)
+            if cut:
+                ready = buffer[:cut] if cut < len(buffer) else buffer
+                self._buffer = buffer[cut:] if cut < len(buffer) else []
+                self._run(ready, matches, timeouts)
+        m, t = self.matcher.advance(watermark)
+        matches.extend(m)
+        timeouts.extend(t)
+        return self._records(matches, timeouts)
+
+    def finish(self) -> tuple[list[Record], list[Record]]:
+        """End of input: everything buffered is processed, every window closes."""
+        matches: list[Completed] = []
+        timeouts: list[Completed] = []
+        if self._buffer:
+            if not self._sorted:
+                self._buffer.sort(key=_TS)
+            ready, self._buffer = self._buffer, []
+            self._run(ready, matches, timeouts)
+        m, t = self.matcher.finish()
+        matches.extend(m)
+        timeouts.extend(t)
+        return self._records(matches, timeouts)
+
+    def _run(self, ready: list[Timed], matches: list[Completed], timeouts: list[Completed]) -> None:
+        process = self.matcher.process
+        key_of = self.key_of
+        seq = self._seq
+        for ts, event in ready:
+            seq += 1
+            m, t = process(key_of(event), event, ts, seq)
+            if m:
+                matches.extend(m)
+            if t:
+                timeouts.extend(t)
+        self._seq = seq
+        self.counters.processed += len(ready)
+
+    # ------------------------------------------------------------------ output records
+    def _records(self, matches: list[Completed], timeouts: list[Completed]) -> tuple[list[Record], list[Record]]:
+        self.counters.matches += len(matches)
+        self.counters.timeouts += len(timeouts)
+        out = [self._record(m, self.emit) for m in matches]
+        late = [self._record(t, self.timeout_emit) for t in timeouts] if self.timeout_emit else []
+        return out, late
+
+    def _record(self, done: Completed, projection: Projection | None) -> Record:
+        by_var = events_by_variable(done.node)
+        record: Record = {
+            "pattern": self.nfa.name,
+            "key": done.key,
+            "start": done.start_ts,
+            "end": done.end_ts,
+        }
+        if projection is None:
+            lists = self.nfa.list_variables
+            for var in self.nfa.variables:
+                events = by_var.get(var)
+                if events:
+                    record[var] = events if var in lists else events[0]
+            return record
+        last = done.node.event if done.node is not None else {}
+        for name, fn in zip(projection.names, projection.functions, strict=True):
+            record[name] = fn(by_var, last)
+        return record

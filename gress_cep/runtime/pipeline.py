@@ -1,0 +1,352 @@
+"""The run loop: sources -> event time -> views -> patterns -> outputs (ARCHITECTURE.md, data flow).
+
+One thread, batches on the hot path. Each round polls every source once, stamps the records with
+their event time (late ones go to the late output, undecodable ones to the dead letters), pushes
+them through the views into the patterns' buffers, then advances each stream's watermark and
+lets the patterns process what the watermark released. `rounds()` yields what each round
+produced; the CLI writes it to sinks, the Python API hands matches to the caller.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gress_cep.connectors.base import Batch, DeadLetter, Source
+from gress_cep.operators.base import Timed
+from gress_cep.operators.pattern import PatternOperator
+from gress_cep.runtime.event_time import describe, to_epoch_ms
+from gress_cep.runtime.plan import Plan, StreamPlan, ViewPlan
+from gress_cep.runtime.watermarks import END_OF_TIME, NO_WATERMARK, WatermarkTracker
+
+Record = dict[str, Any]
+
+
+@dataclass(slots=True)
+class RoundOutput:
+    """What one round produced, by output."""
+
+    matches: list[Record] = field(default_factory=list)
+    timeouts: list[Record] = field(default_factory=list)
+    late: list[Record] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.matches or self.timeouts or self.late or self.dead_letters)
+
+
+@dataclass(slots=True)
+class StreamCounters:
+    records_in: int = 0  # every record read, good or bad
+    dead_letters: int = 0
+    late: int = 0
+
+
+@dataclass(slots=True)
+class PatternSummary:
+    """The per-pattern line of the summary; `records_in` = processed + filtered + late + dead."""
+
+    name: str
+    records_in: int
+    processed: int
+    matches: int
+    timeouts: int
+    late: int
+    dead_letters: int
+    filtered: int
+    held: int  # still buffered (only non-zero when a run is interrupted)
+    dropped_partial_matches: int
+
+
+class _Input:
+    """One source of a stream, with its index in the stream's watermark tracker."""
+
+    __slots__ = ("index", "source", "stream")
+
+    def __init__(self, stream: _StreamNode, source: Source, index: int) -> None:
+        self.stream = stream
+        self.source = source
+        self.index = index
+
+
+class _StreamNode:
+    """A stream at run time: event-time stamping, lateness, the watermark, its consumers."""
+
+    def __init__(self, plan: StreamPlan) -> None:
+        self.plan = plan
+        self.tracker = WatermarkTracker(plan.lateness_ms, plan.idle_timeout_s)
+        self.counters = StreamCounters()
+        self.views: list[_ViewNode] = []
+        self.patterns: list[PatternOperator] = []
+        self.input_count = 0
+
+
+class _ViewNode:
+    def __init__(self, plan: ViewPlan) -> None:
+        self.plan = plan
+        self.views: list[_ViewNode] = []
+        self.patterns: list[PatternOperator] = []
+
+    def held(self) -> int | None:
+        marks = [m for op in self.plan.operators if (m := op.held_watermark()) is not None]
+        return min(marks) if marks else None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        plan: Plan,
+        inputs: dict[str, list[Source]],
+        *,
+        batch_size: int = 8192,
+        poll_timeout_s: float = 0.05,
+    ) -> None:
+        self.plan = plan
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout_s
+        self.streams: dict[str, _StreamNode] = {}
+        self.views: dict[str, _ViewNode] = {}
+        self.inputs: list[_Input] = []
+        self.stopping = False
+        self._wire(inputs)
+
+    # ------------------------------------------------------------------ wiring
+    def _wire(self, inputs: dict[str, list[Source]]) -> None:
+        needed = {p.root for p in self.plan.patterns.values()}
+        for name in needed:
+            self.streams[name] = _StreamNode(self.plan.streams[name])
+        for name, view in self.plan.views.items():
+            self.views[name] = _ViewNode(view)
+        for view in self.views.values():
+            parent = self.views.get(view.plan.source) or self.streams[view.plan.source]
+            parent.views.append(view)
+        for pattern in self.plan.patterns.values():
+            parent = self.views.get(pattern.source) or self.streams[pattern.source]
+            parent.patterns.append(pattern.operator)
+        for name, sources in inputs.items():
+            node = self.streams.get(name)
+            if node is None:
+                continue  # an input no selected pattern reads
+            for source in sources:
+                index = len(self.inputs)
+                node.tracker.add_input(index, source.partitions())
+                node.input_count += 1
+                self.inputs.append(_Input(node, source, index))
+
+    # ------------------------------------------------------------------ the loop
+    def rounds(self) -> Iterator[RoundOutput]:
+        active = list(self.inputs)
+        while active and not self.stopping:
+            out = RoundOutput()
+            finished = []
+            got_records = False
+            for inp in active:
+                batch = inp.source.poll(self.batch_size, 0.0 if got_records else self.poll_timeout)
+                if batch is None:
+                    finished.append(inp)
+                    continue
+                if batch.records or batch.dead:
+                    got_records = True
+                    self._ingest(inp, batch, out)
+            for inp in finished:
+                active.remove(inp)
+                inp.stream.tracker.finish_input(inp.index)
+            self._tick(out)
+            if out:
+                yield out
+        out = RoundOutput()
+        if not self.stopping:
+            self._finish(out)
+        yield out
+
+    def stop(self) -> None:
+        """Stop after the current round (Ctrl-C / SIGTERM): outputs so far are kept."""
+        self.stopping = True
+
+    def _ingest(self, inp: _Input, batch: Batch, out: RoundOutput) -> None:
+        stream = inp.stream
+        counters = stream.counters
+        counters.records_in += len(batch.records) + len(batch.dead)
+        if batch.dead:
+            counters.dead_letters += len(batch.dead)
+            out.dead_letters.extend(batch.dead)
+        if not batch.records:
+            return
+        timed = self._stamp(inp, batch, out)
+        if timed:
+            self._push(stream, timed, time.monotonic())
+
+    def _stamp(self, inp: _Input, batch: Batch, out: RoundOutput) -> list[Timed]:
+        """Event time for each record; late and timeless records leave here."""
+        stream = inp.stream
+        field_name = stream.plan.time_field
+        records = batch.records
+        now = time.monotonic()
+        if field_name is None:  # processing time: arrival order, wall clock
+            now_ms = int(time.time() * 1000)
+            stream.tracker.observe_max(inp.index, 0, now_ms, now)
+            return [(now_ms, r) for r in records]
+        tracker = stream.tracker
+        watermark = tracker.current
+        lateness = tracker.lateness
+        partitions = batch.partitions
+        # exact per-record lateness when this input is the stream's only partition; with
+        # several, the watermark moves between rounds (their relative order is arbitrary anyway)
+        single = partitions is None and stream.input_count == 1
+        timed: list[Timed] = []
+        high = NO_WATERMARK
+        highs: dict[int, int] = {}
+        dead = out.dead_letters
+        late = out.late
+        for i, record in enumerate(records):
+            value = record.get(field_name)
+            ts = value if type(value) is int else to_epoch_ms(value)
+            if ts is None:
+                dead.append(
+                    DeadLetter(None, f"time field '{field_name}' {describe(value)}", stream.plan.name, record)
+                )
+                stream.counters.dead_letters += 1
+                continue
+            if ts < watermark:
+                late.append(record)
+                stream.counters.late += 1
+                continue
+            if partitions is None:
+                if ts > high:
+                    high = ts
+                    if single and ts - lateness > watermark:
+                        watermark = ts - lateness
+            else:
+                p = partitions[i]
+                if ts > highs.get(p, NO_WATERMARK):
+                    highs[p] = ts
+            timed.append((ts, record))
+        if partitions is None:
+            if high != NO_WATERMARK:
+                tracker.observe_max(inp.index, 0, high, now)
+        else:
+            for p, ts in highs.items():
+                tracker.observe_max(inp.index, p, ts, now)
+        if single and watermark > tracker.current:
+            tracker.current = watermark
+        return timed
+
+    def _push(self, node: _StreamNode | _ViewNode, batch: list[Timed], now: float) -> None:
+        for pattern in node.patterns:
+            pattern.add(batch)
+        for view in node.views:
+            self._push_view(view, batch, now)
+
+    def _push_view(self, view: _ViewNode, batch: list[Timed], now: float) -> None:
+        for op in view.plan.operators:
+            batch = op.process(batch, now)
+            if not batch:
+                return
+        self._push(view, batch, now)
+
+    def _tick(self, out: RoundOutput) -> None:
+        """Timers, then watermarks, from the streams down to the patterns."""
+        now = time.monotonic()
+        for stream in self.streams.values():
+            self._drive(stream, now, lambda op: op.on_timer(now))
+            if stream.plan.time_field is None and not stream.tracker.finished:
+                # processing time: the watermark is the wall clock
+                stream.tracker.observe_max(-1, 0, int(time.time() * 1000), now)
+            watermark = stream.tracker.advance(now)
+            self._watermark(stream, watermark, out, now)
+
+    def _drive(self, node: _StreamNode | _ViewNode, now: float, release: Any) -> None:
+        """Let every view operator below `node` release what it holds (`release(op)`), pass
+        the released records through the rest of its chain and on downstream."""
+        for view in node.views:
+            out: list[Timed] = []
+            for op in view.plan.operators:
+                passed = op.process(out, now) if out else []
+                out = passed + release(op)
+            if out:
+                self._push(view, out, now)
+            self._drive(view, now, release)
+
+    def _watermark(self, node: _StreamNode | _ViewNode, watermark: int, out: RoundOutput, now: float) -> None:
+        self._drive_watermark(node, watermark, now)
+        self._patterns_at(node, watermark, out)
+
+    def _drive_watermark(self, node: _StreamNode | _ViewNode, watermark: int, now: float) -> None:
+        for view in node.views:
+            released: list[Timed] = []
+            for op in view.plan.operators:
+                passed = op.process(released, now) if released else []
+                released = passed + op.on_watermark(watermark)
+            if released:
+                self._push(view, released, now)
+            self._drive_watermark(view, watermark, now)
+
+    def _patterns_at(self, node: _StreamNode | _ViewNode, watermark: int, out: RoundOutput) -> None:
+        """Patterns see the watermark minus whatever their views still hold."""
+        for pattern in node.patterns:
+            matches, timeouts = pattern.on_watermark(watermark)
+            out.matches.extend(matches)
+            out.timeouts.extend(timeouts)
+        for view in node.views:
+            held = view.held()
+            self._patterns_at(view, watermark if held is None else min(watermark, held - 1), out)
+
+    def _finish(self, out: RoundOutput) -> None:
+        """End of input: operators release everything, patterns see the end of time."""
+        now = time.monotonic()
+        for stream in self.streams.values():
+            self._drive(stream, now, lambda op: op.flush())
+        for stream in self.streams.values():
+            self._patterns_at(stream, END_OF_TIME, out)
+        for pattern in self.plan.patterns.values():
+            matches, timeouts = pattern.operator.finish()
+            out.matches.extend(matches)
+            out.timeouts.extend(timeouts)
+
+    # ------------------------------------------------------------------ accounting
+    def summary(self) -> list[PatternSummary]:
+        rows = []
+        for pattern in self.plan.patterns.values():
+            stream = self.streams[pattern.root].counters
+            filtered = 0
+            dead = stream.dead_letters
+            for view in self.plan.chain(pattern.source):
+                for op in view.operators:
+                    filtered += getattr(op, "filtered", 0)
+                    dead += getattr(op, "dead_letters", 0)
+            op = pattern.operator
+            rows.append(
+                PatternSummary(
+                    name=pattern.name,
+                    records_in=stream.records_in,
+                    processed=op.counters.processed,
+                    matches=op.counters.matches,
+                    timeouts=op.counters.timeouts,
+                    late=stream.late,
+                    dead_letters=dead,
+                    filtered=filtered,
+                    held=op.held_events(),
+                    dropped_partial_matches=op.matcher.stats.dropped_runs,
+                )
+            )
+        return rows
+
+    def watermarks(self) -> dict[str, int]:
+        return {name: s.tracker.current for name, s in self.streams.items()}
+
+    def open_partial_matches(self) -> int:
+        return sum(
+            len(ks.runs) for p in self.plan.patterns.values() for ks in p.operator.matcher.keys.values()
+        )
+
+    def commit(self) -> None:
+        """Everything read so far has been written out: let the sources know (Kafka offsets)."""
+        for inp in self.inputs:
+            inp.source.commit(inp.source.position())
+
+    def close(self) -> None:
+        for inp in self.inputs:
+            inp.source.close()
+

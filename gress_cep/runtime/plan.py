@@ -1,0 +1,222 @@
+"""A checked program turned into runnable parts: streams, view operator chains, patterns.
+
+Only what the selected patterns need is built: a view no pattern reads costs nothing, and a
+view operator the runtime cannot run yet is an error only when a pattern depends on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gress_cep.dsl import ast
+from gress_cep.dsl.expressions import (
+    compile_match_expression,
+    compile_record_expression,
+    compile_record_predicate,
+    output_name,
+)
+from gress_cep.errors import UserError
+from gress_cep.nfa.compiler import compile_pattern
+from gress_cep.nfa.model import Nfa
+from gress_cep.operators.base import DeadLetterCallback, Operator
+from gress_cep.operators.pattern import PatternOperator, Projection
+from gress_cep.operators.select import SelectOperator
+from gress_cep.operators.where import WhereOperator
+
+Record = dict[str, Any]
+
+DEFAULT_IDLE_TIMEOUT_S = 30.0
+
+
+@dataclass(slots=True)
+class StreamPlan:
+    decl: ast.Stream
+    name: str
+    time_field: str | None
+    lateness_ms: int
+    idle_timeout_s: float
+    key_field: str | None
+
+
+@dataclass(slots=True)
+class ViewPlan:
+    decl: ast.View
+    name: str
+    source: str
+    operators: list[Operator]
+
+
+@dataclass(slots=True)
+class PatternPlan:
+    decl: ast.Pattern
+    name: str
+    source: str
+    root: str  # the stream the pattern's records come from
+    operator: PatternOperator
+
+
+@dataclass(slots=True)
+class Plan:
+    streams: dict[str, StreamPlan] = field(default_factory=dict)
+    views: dict[str, ViewPlan] = field(default_factory=dict)
+    patterns: dict[str, PatternPlan] = field(default_factory=dict)
+
+    def root_of(self, name: str) -> str:
+        while name in self.views:
+            name = self.views[name].source
+        return name
+
+    def chain(self, name: str) -> list[ViewPlan]:
+        """The views from the root stream down to `name` (root first)."""
+        out = []
+        while name in self.views:
+            out.append(self.views[name])
+            name = self.views[name].source
+        out.reverse()
+        return out
+
+
+@dataclass(slots=True)
+class PlanOptions:
+    patterns: list[str] | None = None  # run only these
+    max_runs_per_key: int = 10_000
+    idle_timeout_s: float | None = None  # overrides the streams' default (not their `idle`)
+    base_dir: Path = field(default_factory=Path.cwd)
+    on_dead_letter: DeadLetterCallback | None = None
+
+
+def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan:
+    options = options or PlanOptions()
+    plan = Plan()
+    for stream in program.of_type(ast.Stream):
+        plan.streams[stream.name.text] = _stream_plan(stream, options)
+    views = {v.name.text: v for v in program.of_type(ast.View)}
+    models = {m.name.text: m for m in program.of_type(ast.Model)}
+    patterns = program.of_type(ast.Pattern)
+    if options.patterns:
+        known = {p.name.text for p in patterns}
+        unknown = [n for n in options.patterns if n not in known]
+        if unknown:
+            raise UserError(
+                f"no pattern named {', '.join(repr(n) for n in unknown)} in {program.filename}",
+                hint="patterns in the file: " + ", ".join(sorted(known)),
+            )
+        patterns = [p for p in patterns if p.name.text in options.patterns]
+    for pattern in patterns:
+        source = _pattern_source(pattern, plan)
+        _build_views(source, views, models, plan, options)
+        root = plan.root_of(source)
+        key_of = _key_function(pattern, plan.streams[root])
+        nfa = compile_pattern(pattern, program.source)
+        operator = PatternOperator(
+            nfa=nfa,
+            key_of=key_of,
+            emit=_projection(pattern.emit, nfa),
+            timeout_emit=_projection(pattern.timeout_emit, nfa),
+            max_runs_per_key=options.max_runs_per_key,
+        )
+        plan.patterns[pattern.name.text] = PatternPlan(pattern, pattern.name.text, source, root, operator)
+    return plan
+
+
+def _stream_plan(stream: ast.Stream, options: PlanOptions) -> StreamPlan:
+    idle = options.idle_timeout_s if options.idle_timeout_s is not None else DEFAULT_IDLE_TIMEOUT_S
+    if stream.idle is not None:
+        idle = stream.idle.ms / 1000
+    return StreamPlan(
+        decl=stream,
+        name=stream.name.text,
+        time_field=stream.time.text if stream.time else None,
+        lateness_ms=stream.lateness.ms if stream.lateness else 0,
+        idle_timeout_s=idle,
+        key_field=stream.key.text if stream.key else None,
+    )
+
+
+def _pattern_source(pattern: ast.Pattern, plan: Plan) -> str:
+    if pattern.source is not None:
+        return pattern.source.text
+    if len(plan.streams) == 1:  # the checker allows leaving `from` out only then
+        return next(iter(plan.streams))
+    raise UserError(f"pattern '{pattern.name.text}' needs a 'from' clause")
+
+
+def _build_views(
+    name: str,
+    views: dict[str, ast.View],
+    models: dict[str, ast.Model],
+    plan: Plan,
+    options: PlanOptions,
+) -> None:
+    if name in plan.views or name in plan.streams:
+        return
+    view = views[name]
+    if isinstance(view.source, ast.JoinSource):
+        raise _not_yet(view, "joins")
+    source = view.source.name.text
+    _build_views(source, views, models, plan, options)
+    operators: list[Operator] = []
+    for op in view.ops:
+        operators.append(_operator(view, op, models, options))
+    plan.views[name] = ViewPlan(view, name, source, operators)
+
+
+def _operator(view: ast.View, op: ast.ViewOp, models: dict[str, ast.Model], options: PlanOptions) -> Operator:
+    match op:
+        case ast.WhereOp(condition=cond):
+            return WhereOperator(compile_record_predicate(cond))
+        case ast.SelectOp(items=items):
+            names = [output_name(i) for i in items]
+            return SelectOperator(names, [compile_record_expression(i.expr) for i in items])
+        case ast.ScoreOp(model=model, alias=alias):
+            from gress_cep.operators.score import ScoreOperator
+
+            return ScoreOperator.from_ast(
+                models[model.text], alias.text, options.base_dir, options.on_dead_letter
+            )
+        case ast.WindowOp() | ast.AggregateOp() | ast.HavingOp():
+            raise _not_yet(view, "windows")
+        case ast.LookupOp():
+            raise _not_yet(view, "lookups")
+    raise UserError(f"view '{view.name.text}': unsupported operator")
+
+
+def _not_yet(view: ast.View, what: str) -> UserError:
+    return UserError(
+        f"view '{view.name.text}' (line {view.span.line}) uses {what}, which `gress check` "
+        "accepts but the runtime cannot run yet",
+        hint="run the patterns that do not read this view with --pattern NAME",
+    )
+
+
+def _key_function(pattern: ast.Pattern, root: StreamPlan) -> Callable[[Record], Any]:
+    """The partition key of an event: `partition by` fields, else the stream's key, else none."""
+    if pattern.partition_by is None:
+        fields = [root.key_field] if root.key_field else []
+    else:
+        fields = [f.text for f in pattern.partition_by]
+    if not fields:
+        return lambda e: None
+    if len(fields) == 1:
+        name = fields[0]
+
+        def single(e: Record) -> Any:
+            value = e.get(name)
+            return value if not isinstance(value, list | dict) else repr(value)
+
+        return single
+    names = tuple(fields)
+    return lambda e: tuple(e.get(n) for n in names)
+
+
+def _projection(items: tuple[ast.SelectItem, ...] | None, nfa: Nfa) -> Projection | None:
+    if items is None:
+        return None
+    variables = set(nfa.variables)
+    return Projection(
+        names=[output_name(i) for i in items],
+        functions=[compile_match_expression(i.expr, variables) for i in items],
+    )
