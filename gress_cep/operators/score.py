@@ -132,30 +132,31 @@ class ScoreOperator:
         return self.scorer.stats
 
     def _score(self, rows: list[Timed]) -> list[Timed]:
-        records = [record for _, record in rows]
-        scored = self.scorer.score(records)
-        failed: set[int] = set()
-        for failure in scored.failures:
-            failed.update(failure.rows)
-            for i in failure.rows:
-                self._dead(
-                    records[i], f"model {self.scorer.name} ({failure.variant}): {failure.error}"
-                )
-        alias, variant_field = self.alias, self.variant_field
-        extra = list(zip(self.shadow_fields, scored.shadows, strict=True))
+        scored = self.scorer.score([record for _, record in rows])
+        columns = [(self.alias, scored.scores)]
+        if self.variant_field:
+            columns.append((self.variant_field, scored.variants))
+        columns += zip(self.shadow_fields, scored.shadows, strict=True)
+        if scored.failures:
+            failed: set[int] = set()
+            for failure in scored.failures:
+                failed.update(failure.rows)
+                reason = f"model {self.scorer.name} ({failure.variant}): {failure.error}"
+                for i in failure.rows:
+                    self._dead(rows[i][1], reason)
+            keep = [i for i in range(len(rows)) if i not in failed]
+            rows = [rows[i] for i in keep]
+            columns = [(name, [values[i] for i in keep]) for name, values in columns]
+
+        (alias, scores), *others = columns
         out: list[Timed] = []
-        for i, ((t, record), score, variant) in enumerate(
-            zip(rows, scored.scores, scored.variants, strict=True)
-        ):
-            if failed and i in failed:
-                continue
-            record = record.copy()
+        for (t, record), score in zip(rows, scores, strict=True):
+            record = record.copy()  # the input may feed other views too
             record[alias] = score
-            if variant_field:
-                record[variant_field] = variant
-            for name, values in extra:
-                record[name] = values[i]
             out.append((t, record))
+        for name, values in others:
+            for (_, record), value in zip(out, values, strict=True):
+                record[name] = value
         return out
 
     def _dead(self, record: dict[str, Any], reason: str) -> None:
