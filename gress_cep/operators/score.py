@@ -61,15 +61,16 @@ class ScoreOperator:
     @classmethod
     def from_ast(
         cls,
-        op: ast.ScoreOp,
         model: ast.Model,
+        alias: str,
         base_dir: Path,
         dead_letter: DeadLetterCallback | None = None,
     ) -> ScoreOperator:
-        """The operator for `score MODEL as FIELD` in a view, `model` being MODEL's declaration."""
+        """The operator for `score MODEL as ALIAS` in a view, `model` being MODEL's declaration
+        (model paths are relative to `base_dir`, the pattern file's folder)."""
         return cls(
             Scorer.from_ast(model, base_dir),
-            op.alias.text,
+            alias,
             batch=model.batch or DEFAULT_BATCH,
             delay_ms=model.delay.ms if model.delay else DEFAULT_DELAY_MS,
             dead_letter=dead_letter,

@@ -280,7 +280,7 @@ def test_the_operator_is_built_from_its_declaration(models: SimpleNamespace) -> 
     (view,) = program.of_type(ast.View)
     score_op = view.ops[0]
     assert isinstance(score_op, ast.ScoreOp)
-    op = ScoreOperator.from_ast(score_op, decl, models.dir)
+    op = ScoreOperator.from_ast(decl, score_op.alias.text, models.dir)
     assert (op.batch, op.delay, op.alias) == (16, 0.005, "risk")
     out = op.process(rows(20), now=0.0)
     assert len(out) == 16
