@@ -61,6 +61,7 @@ class StatePlan:
     __slots__ = (
         "final",
         "id",
+        "simple",
         "ignores",
         "kills",
         "label",
@@ -84,6 +85,7 @@ class StatePlan:
         self.proceeds: list[tuple[StatePlan, CondFn]] = []
         self.kills: list[CondFn] = []
         self.update: Callable[[tuple[Any, ...], Record], tuple[Any, ...]] | None = None
+        self.simple = False  # no PROCEED and no KILL edges (set once the edges are known)
 
 
 @dataclass(slots=True)
@@ -136,49 +138,115 @@ class Matcher:
         self._timers: list[tuple[float, int, Any]] = []  # (deadline, order, key)
         self._prune = _pruning_rule(nfa)
         self._has_windows = self.within is not None or any(p.window for p in self.plans.values())
+        self._start_run = Run(self.start, None, 0, 0, 0, self.initial_aggs)
+        self._start_filter = _start_filter(self.start, self._start_run)
 
     # ------------------------------------------------------------------ events
+    def feed(
+        self,
+        ready: list[tuple[int, Record]],
+        key_of: Callable[[Record], Any],
+        seq: int,
+        matches: list[Completed],
+        timeouts: list[Completed],
+    ) -> int:
+        """Offer events (in event-time order) to their keys' partial matches.
+
+        Returns the last arrival sequence number used. The loop lives here, not in a
+        per-event method call, because this is the hottest path of the engine.
+        """
+        keys = self.keys
+        start_filter = self._start_filter
+        for ts, e in ready:
+            seq += 1
+            key = key_of(e)
+            try:
+                ks = keys.get(key)
+            except TypeError:  # an unhashable key value (a list or an object): use its text
+                key = repr(key)
+                ks = keys.get(key)
+            if ks is None:
+                # fast path: a key with no partial match only needs the start state, and most
+                # events cannot start a match
+                if start_filter is not None and not start_filter(e):
+                    continue
+                ks = keys[key] = KeyState()
+            self._process(key, ks, e, ts, seq, matches, timeouts)
+        return seq
+
     def process(self, key: Any, event: Record, ts: int, seq: int) -> tuple[list[Completed], list[Completed]]:
         """Offer one event; returns (matches, timeouts) in emission order."""
-        ks = self.keys.get(key)
-        if ks is None:
-            ks = self.keys[key] = KeyState()
         matches: list[Completed] = []
         timeouts: list[Completed] = []
+        self.feed([(ts, event)], lambda e: key, seq - 1, matches, timeouts)
+        return matches, timeouts
+
+    def _process(
+        self,
+        key: Any,
+        ks: KeyState,
+        event: Record,
+        ts: int,
+        seq: int,
+        matches: list[Completed],
+        timeouts: list[Completed],
+    ) -> None:
         if ks.runs and self._has_windows:
             self._expire(key, ks, ts, matches, timeouts)
         finals: list[Run] = []
         new_runs: list[Run] = []
+        step = self._step
         for run in ks.runs:
-            self._step(run, event, ts, seq, False, new_runs, finals)
-        self._step_start(event, ts, seq, new_runs, finals)
+            step(run, event, ts, seq, False, new_runs, finals)
+        start = self._start_run
+        start.start_ts = start.prev_ts = ts
+        start.start_seq = seq
+        step(start, event, ts, seq, True, new_runs, finals)
         if len(new_runs) > self.max_runs:
             new_runs = self._cap(new_runs)
         ks.runs = new_runs
         if len(new_runs) > self.stats.max_runs:
             self.stats.max_runs = len(new_runs)
-        if self._has_windows:
+        if self._has_windows and new_runs:
+            deadline = self._deadline
             for run in new_runs:
-                run.deadline = self._deadline(run)
+                run.deadline = deadline(run)
             self._schedule(key, ks)
         if finals or ks.held:
             matches.extend(self._emit(key, ks, finals))
         if not ks.runs and not ks.held:
             del self.keys[key]
-        return matches, timeouts
-
-    def _step_start(self, event: Record, ts: int, seq: int, out: list[Run], finals: list[Run]) -> None:
-        start = Run(self.start, None, ts, ts, seq, self.initial_aggs)
-        self._step(start, event, ts, seq, True, out, finals)
 
     def _step(
         self, run: Run, e: Record, ts: int, seq: int, is_start: bool, out: list[Run], finals: list[Run]
     ) -> None:
         """Flink's computeNextStates: the decision graph of one run for one event."""
+        state = run.state
+        if state.simple:
+            # no PROCEED and no KILL edges: the decision graph is the state itself
+            for target, fn in state.takes:
+                if fn is None or fn(e, run):
+                    node = Node(state.var, e, seq, ts, run.node)  # type: ignore[arg-type]
+                    aggs = run.aggs if state.update is None else state.update(run.aggs, e)
+                    new = Run(target, node, run.start_ts, ts, run.start_seq, aggs)
+                    if target.final:
+                        finals.append(new)
+                        continue
+                    out.append(new)
+                    if target.proceeds:
+                        final = self._final_after_proceed(target, e, new)
+                        if final is not None:
+                            finals.append(Run(final, node, run.start_ts, ts, run.start_seq, aggs))
+            if not is_start:
+                for target, fn in state.ignores:
+                    if fn is None or fn(e, run):
+                        new = Run(target, run.node, run.start_ts, run.prev_ts, run.start_seq, run.aggs)
+                        (finals if target.final else out).append(new)
+            return
         takes: list[tuple[StatePlan, StatePlan]] = []
         ignores: list[StatePlan] = []
         killed = False
-        stack = [run.state]
+        stack = [state]
         while stack:
             st = stack.pop()
             for fn in st.kills:
@@ -368,4 +436,34 @@ def _plans(nfa: Nfa) -> dict[int, StatePlan]:
         plan.kills = [c.fn for _, c in s.kills]
         if s.var is not None:
             plan.update = nfa.slot_updates.get(s.var)
+        plan.simple = not plan.proceeds and not plan.kills
     return plans
+
+
+def _start_filter(start: StatePlan, start_run: Run) -> Callable[[Record], bool] | None:
+    """Can this event start a match? The take conditions reachable from the start state.
+
+    None when that cannot be decided cheaply (a conditional PROCEED on the way, or a variable
+    without a condition), in which case every event goes the full way.
+    """
+    fns: list[Callable[[Record, Any], bool]] = []
+    todo, seen = [start], set()
+    while todo:
+        st = todo.pop()
+        if st.id in seen:
+            continue
+        seen.add(st.id)
+        for target, fn in st.proceeds:
+            if fn is not None:
+                return None
+            todo.append(target)
+        for _, fn in st.takes:
+            if fn is None:
+                return None
+            fns.append(fn)
+    if not fns:
+        return lambda e: False
+    if len(fns) == 1:
+        only = fns[0]
+        return lambda e: only(e, start_run)
+    return lambda e: any(fn(e, start_run) for fn in fns)

@@ -117,17 +117,7 @@ class PatternOperator:
         return self._records(matches, timeouts)
 
     def _run(self, ready: list[Timed], matches: list[Completed], timeouts: list[Completed]) -> None:
-        process = self.matcher.process
-        key_of = self.key_of
-        seq = self._seq
-        for ts, event in ready:
-            seq += 1
-            m, t = process(key_of(event), event, ts, seq)
-            if m:
-                matches.extend(m)
-            if t:
-                timeouts.extend(t)
-        self._seq = seq
+        self._seq = self.matcher.feed(ready, self.key_of, self._seq, matches, timeouts)
         self.counters.processed += len(ready)
 
     # ------------------------------------------------------------------ output records

@@ -201,15 +201,18 @@ def _key_function(pattern: ast.Pattern, root: StreamPlan) -> Callable[[Record], 
     if not fields:
         return lambda e: None
     if len(fields) == 1:
-        name = fields[0]
-
-        def single(e: Record) -> Any:
-            value = e.get(name)
-            return value if not isinstance(value, list | dict) else repr(value)
-
-        return single
+        return itemgetter_or_none(fields[0])
     names = tuple(fields)
     return lambda e: tuple(e.get(n) for n in names)
+
+
+def itemgetter_or_none(name: str) -> Callable[[Record], Any]:
+    """`record.get(name)` as a bound method call: the cheapest key function there is."""
+
+    def get(e: Record) -> Any:
+        return e.get(name)
+
+    return get
 
 
 def _projection(items: tuple[ast.SelectItem, ...] | None, nfa: Nfa) -> Projection | None:
