@@ -17,7 +17,6 @@ import numpy as np
 from gress_cep.connectors.base import Record
 from gress_cep.dsl import ast
 from gress_cep.errors import UserError
-from gress_cep.models.check import routing_errors
 from gress_cep.models.features import Feature, feature_from_expr, feature_matrix
 from gress_cep.models.routing import Router
 from gress_cep.models.session import OnnxModel, error_text
@@ -87,13 +86,14 @@ class Scorer:
                 model.threads,
             )
 
-        errors = routing_errors(model)
-        if errors:
-            _, message, hint = errors[0]
-            raise UserError(message, hint)
         router = None
-        if model.split_by is not None and len(model.variants) > 1:
-            router = Router(model.split_by.text, [v.weight for v in model.variants])
+        if len(model.variants) > 1:
+            if model.split_by is None:  # `gress check` says so first, with the position
+                raise UserError(f"model {name} has several variants but no `split by FIELD`")
+            try:
+                router = Router(model.split_by.text, [v.weight for v in model.variants])
+            except ValueError as exc:
+                raise UserError(f"model {name}: {exc}") from exc
         return cls(
             name,
             features,

@@ -12,6 +12,7 @@ import pytest
 from gress_cep.connectors.base import DeadLetter
 from gress_cep.dsl import ast
 from gress_cep.dsl.parser import parse
+from gress_cep.errors import UserError
 from gress_cep.models.features import Feature
 from gress_cep.models.routing import Router
 from gress_cep.models.scorer import Scorer
@@ -285,3 +286,17 @@ def test_the_operator_is_built_from_its_declaration(models: SimpleNamespace) -> 
     out = op.process(rows(20), now=0.0)
     assert len(out) == 16
     assert {"risk", "risk_model", "risk_shadow"} <= set(out[0][1])
+
+
+def test_a_model_without_features_is_told_what_the_file_takes(models: SimpleNamespace) -> None:
+    with pytest.raises(UserError) as caught:
+        model(models.linear, n_features=0)
+    assert "no `inputs (...)` clause" in caught.value.message
+    assert caught.value.hint is not None and "X: tensor(float) [N, 3]" in caught.value.hint
+
+
+def test_variants_without_split_by_cannot_run(models: SimpleNamespace) -> None:
+    source = 'model m = onnx "linear.onnx", onnx "doubled.onnx"\n    inputs (a, b, c)\n'
+    (decl,) = parse(source).of_type(ast.Model)
+    with pytest.raises(UserError, match="several variants but no `split by FIELD`"):
+        ScoreOperator.from_ast(decl, "risk", models.dir)
