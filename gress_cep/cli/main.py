@@ -67,9 +67,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     # one module per command; each exposes `command`
-    from gress_cep.cli import check, explain
+    from gress_cep.cli import check, detect, explain
 
-    for module in (check, explain):
+    for module in (check, explain, detect):
         cli.add_command(module.command)
 
 

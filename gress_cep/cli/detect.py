@@ -1,0 +1,247 @@
+"""`gress detect`: run the patterns of a file over files, stdin or Kafka topics."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from gress_cep.cli.config import load_config_file
+from gress_cep.cli.console import err_console
+from gress_cep.cli.report import LiveView, ProgressLine, print_summary
+from gress_cep.connectors import ConnectorConfig, open_sink, open_source, parse_kafka_config
+from gress_cep.connectors.base import DeadLetter, Sink, Source
+from gress_cep.dsl import ast, load_file
+from gress_cep.errors import UserError
+from gress_cep.runtime.durations import parse_duration_s
+from gress_cep.runtime.metrics import Metrics
+from gress_cep.runtime.pipeline import Pipeline, RoundOutput
+from gress_cep.runtime.plan import PlanOptions, build_plan
+
+COMMIT_EVERY_S = 5.0
+
+
+@click.command("detect")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-i", "--input", "inputs", multiple=True, metavar="[STREAM=]SOURCE",
+    help="A path (.jsonl .json .csv .avro), '-' for stdin, or kafka:TOPIC. Repeatable; "
+    "STREAM may be left out when the file declares one stream.",
+)
+@click.option(
+    "-o", "--output", default="-", show_default=True, metavar="SINK",
+    help="'-': a live table on a terminal, JSON Lines when piped; a path (.jsonl .csv .avro); or kafka:TOPIC.",
+)
+@click.option("--pattern", "patterns", multiple=True, metavar="NAME", help="Run only these patterns (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv", "avro"]), help="When the extension does not say.")
+@click.option("--bootstrap-servers", envvar="GRESS_BOOTSTRAP_SERVERS", metavar="HOST:PORT", help="Kafka brokers [env GRESS_BOOTSTRAP_SERVERS].")
+@click.option("--kafka-config", multiple=True, metavar="KEY=VALUE", help="Passed to the Kafka client: security, tuning (repeatable).")
+@click.option("--schema-registry", envvar="GRESS_SCHEMA_REGISTRY", metavar="URL", help="Confluent Schema Registry [env GRESS_SCHEMA_REGISTRY].")
+@click.option("--group", envvar="GRESS_GROUP", metavar="ID", help="Kafka consumer group: workers with one group share the input.")
+@click.option("--from-beginning", is_flag=True, help="Kafka: start at the earliest offsets when no position is stored.")
+@click.option("--stop-at-end", is_flag=True, help="Kafka: stop once every partition reaches the end it had at start.")
+@click.option("--dead-letter", metavar="SINK", help="Where undecodable or invalid records go, with the reason.")
+@click.option("--late", metavar="SINK", help="Where records behind the watermark go.")
+@click.option("--timeouts", metavar="SINK", help="Where expired partial matches go (patterns with 'on timeout emit').")
+@click.option("--idle-timeout", default="30s", show_default=True, metavar="DURATION", help="A quiet input partition stops holding event time back after this long.")
+@click.option("--max-partial-matches", default=10_000, show_default=True, type=click.IntRange(min=1), help="Per key and pattern; beyond it the oldest are dropped and counted.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), metavar="N", help="Serve Prometheus metrics on 127.0.0.1:N/metrics.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), is_eager=True, expose_value=False, callback=load_config_file, help="gress.toml; precedence: flags > env GRESS_* > file > defaults.")
+@click.option("-q", "--quiet/--progress", default=None, help="Progress on stderr (default: on a terminal).")
+def command(
+    file: Path,
+    inputs: tuple[str, ...],
+    output: str,
+    patterns: tuple[str, ...],
+    fmt: str | None,
+    bootstrap_servers: str | None,
+    kafka_config: tuple[str, ...],
+    schema_registry: str | None,
+    group: str | None,
+    from_beginning: bool,
+    stop_at_end: bool,
+    dead_letter: str | None,
+    late: str | None,
+    timeouts: str | None,
+    idle_timeout: str,
+    max_partial_matches: int,
+    metrics_port: int | None,
+    quiet: bool | None,
+) -> None:
+    """Run the patterns of FILE and write their matches.
+
+    \b
+    Examples:
+      gress detect rules.gress -i events.jsonl
+      gress detect fraud.gress -i payments=payments.jsonl -o alerts.jsonl --late late.jsonl
+      cat events.jsonl | gress detect rules.gress -i - | jq .
+      gress detect fraud.gress -i payments=kafka:payments -o kafka:alerts \\
+          --bootstrap-servers 127.0.0.1:9092 --schema-registry http://127.0.0.1:8081 --from-beginning
+
+    At the end (or on Ctrl-C) a summary goes to stderr: per pattern the records in, matches,
+    late, dead letters and filtered records — and the numbers add up.
+    """
+    program, warnings = load_file(file)
+    for warning in warnings:
+        click.echo(warning.render(str(file), program.source), err=True)
+    config = ConnectorConfig(
+        bootstrap_servers=bootstrap_servers,
+        kafka_config=parse_kafka_config(kafka_config),
+        schema_registry=schema_registry,
+        group=group,
+        from_beginning=from_beginning,
+        stop_at_end=stop_at_end,
+        format=fmt,
+    )
+    pending_dead: list[DeadLetter] = []
+    plan = build_plan(
+        program,
+        PlanOptions(
+            patterns=list(patterns) or None,
+            max_runs_per_key=max_partial_matches,
+            idle_timeout_s=parse_duration_s(idle_timeout, "--idle-timeout"),
+            base_dir=file.parent,
+            on_dead_letter=pending_dead.append,
+        ),
+    )
+    sources = _open_inputs(program, plan.streams, inputs, config)
+    needed = {p.root for p in plan.patterns.values()}
+    missing = sorted(needed - set(sources))
+    if missing:
+        raise UserError(
+            f"no input for stream {', '.join(repr(m) for m in missing)}",
+            hint=f"add -i {missing[0]}=PATH (or kafka:TOPIC)",
+        )
+    sinks = _Sinks(output, dead_letter, late, timeouts, config)
+    pipeline = Pipeline(plan, sources)
+    show_progress = err_console.is_terminal if quiet is None else not quiet
+    live = LiveView(err_console) if output == "-" and sys.stdout.isatty() else None
+    progress = ProgressLine(err_console, pipeline) if show_progress and live is None else None
+    metrics = Metrics(pipeline, metrics_port) if metrics_port else None
+    started = time.monotonic()
+    interrupted = _on_signals(pipeline)
+    try:
+        last_commit = time.monotonic()
+        for out in pipeline.rounds():
+            out.dead_letters.extend(pending_dead)
+            pending_dead.clear()
+            sinks.write(out, live)
+            if metrics is not None:
+                metrics.update()
+            if progress is not None:
+                progress.update()
+            if time.monotonic() - last_commit >= COMMIT_EVERY_S:
+                sinks.flush()  # at-least-once: offsets only after the outputs are durable
+                pipeline.commit()
+                last_commit = time.monotonic()
+        sinks.flush()
+        pipeline.commit()
+    finally:
+        if progress is not None:
+            progress.close()
+        if live is not None:
+            live.close()
+        sinks.close()
+        pipeline.close()
+        if metrics is not None:
+            metrics.close()
+    print_summary(err_console, pipeline, time.monotonic() - started, sinks, interrupted=interrupted())
+
+
+def _open_inputs(
+    program: ast.Program, streams: dict[str, Any], specs: tuple[str, ...], config: ConnectorConfig
+) -> dict[str, list[Source]]:
+    declared = {s.name.text: s for s in program.of_type(ast.Stream)}
+    if not specs:
+        raise UserError("no input given", hint="add -i STREAM=PATH, e.g. -i events.jsonl")
+    out: dict[str, list[Source]] = {}
+    for spec in specs:
+        name, sep, source = spec.partition("=")
+        if not sep or name not in declared:
+            if sep and not os.path.exists(spec) and not spec.startswith("kafka:"):
+                raise UserError(
+                    f"-i {spec}: no stream named '{name}'",
+                    hint="streams in the file: " + ", ".join(sorted(declared)),
+                )
+            if len(declared) != 1:
+                raise UserError(
+                    f"-i {spec}: say which stream it feeds",
+                    hint=f"write -i STREAM={spec} (streams: {', '.join(sorted(declared))})",
+                )
+            name, source = next(iter(declared)), spec
+        out.setdefault(name, []).append(open_source(source, declared[name], config))
+    return out
+
+
+class _Sinks:
+    """The outputs of a run; what has no sink is counted and reported."""
+
+    def __init__(
+        self, output: str, dead_letter: str | None, late: str | None, timeouts: str | None, config: ConnectorConfig
+    ) -> None:
+        self.terminal = output == "-" and sys.stdout.isatty()
+        self.matches: Sink | None = None if self.terminal else open_sink(output, config, role="matches")
+        self.dead: Sink | None = open_sink(dead_letter, config, role="dead-letter") if dead_letter else None
+        self.late: Sink | None = open_sink(late, config, role="late") if late else None
+        self.timeouts: Sink | None = open_sink(timeouts, config, role="timeouts") if timeouts else None
+        self.dead_samples: list[DeadLetter] = []
+        self.unsaved = {"dead letters": 0, "late records": 0, "timeouts": 0}
+        self.names = {"dead": dead_letter, "late": late, "timeouts": timeouts}
+
+    def write(self, out: RoundOutput, live: LiveView | None) -> None:
+        if out.matches:
+            if self.matches is not None:
+                self.matches.write(out.matches)
+            if live is not None:
+                live.add(out.matches)
+        self._side(self.timeouts, out.timeouts, "timeouts")
+        self._side(self.late, out.late, "late records")
+        if out.dead_letters:
+            if self.dead is not None:
+                self.dead.write([d.to_record() for d in out.dead_letters])
+            else:
+                self.unsaved["dead letters"] += len(out.dead_letters)
+                room = 5 - len(self.dead_samples)
+                if room > 0:
+                    self.dead_samples.extend(out.dead_letters[:room])
+
+    def _side(self, sink: Sink | None, records: list[dict[str, Any]], what: str) -> None:
+        if not records:
+            return
+        if sink is not None:
+            sink.write(records)
+        else:
+            self.unsaved[what] += len(records)
+
+    def _all(self) -> list[Sink]:
+        return [s for s in (self.matches, self.dead, self.late, self.timeouts) if s is not None]
+
+    def flush(self) -> None:
+        for sink in self._all():
+            sink.flush()
+
+    def close(self) -> None:
+        for sink in self._all():
+            sink.close()
+
+
+def _on_signals(pipeline: Pipeline) -> Any:
+    """Ctrl-C / SIGTERM: finish the round, flush, commit, print the summary, exit 0.
+    A second Ctrl-C stops at once."""
+    state = {"count": 0}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        state["count"] += 1
+        if state["count"] > 1:
+            raise KeyboardInterrupt
+        pipeline.stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: state["count"] > 0

@@ -1,0 +1,149 @@
+"""What `gress detect` shows a person: a live table of matches, a progress line, the summary."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from gress_cep.cli.console import console
+from gress_cep.runtime.watermarks import END_OF_TIME, NO_WATERMARK
+
+if TYPE_CHECKING:
+    from gress_cep.runtime.pipeline import Pipeline
+
+_META = ("pattern", "key", "start", "end")
+
+
+def format_time(ms: Any) -> str:
+    if not isinstance(ms, int) or ms in (NO_WATERMARK, END_OF_TIME):
+        return "-" if ms == NO_WATERMARK else "end" if ms == END_OF_TIME else str(ms)
+    try:
+        moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return str(ms)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def _details(match: dict[str, Any]) -> str:
+    parts = []
+    for name, value in match.items():
+        if name in _META:
+            continue
+        if isinstance(value, list):
+            parts.append(f"{name}: {len(value)} events")
+        elif isinstance(value, dict):
+            parts.append(f"{name}: 1 event")
+        else:
+            parts.append(f"{name}={value}")
+    return ", ".join(parts)
+
+
+class LiveView:
+    """The terminal form of `-o -`: the latest matches as a table that updates in place."""
+
+    def __init__(self, progress_console: Console, rows: int = 15) -> None:
+        self.rows: deque[dict[str, Any]] = deque(maxlen=rows)
+        self.total = 0
+        self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+        self.live.start()
+
+    def add(self, matches: list[dict[str, Any]]) -> None:
+        self.total += len(matches)
+        self.rows.extend(matches)
+        self.live.update(self._render())
+
+    def _render(self) -> Group:
+        table = Table(title=f"matches ({self.total})", expand=False, title_justify="left")
+        for column in ("end", "pattern", "key", "details"):
+            table.add_column(column, overflow="fold")
+        for m in self.rows:
+            table.add_row(format_time(m.get("end")), str(m.get("pattern")), str(m.get("key")), _details(m))
+        return Group(table)
+
+    def close(self) -> None:
+        self.live.update(self._render())
+        self.live.stop()
+
+
+class ProgressLine:
+    """records, records/s, matches, watermark and open partial matches, on stderr."""
+
+    def __init__(self, err: Console, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.live = Live(Text(""), console=err, refresh_per_second=4, transient=True)
+        self.live.start()
+
+    def update(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < 0.25:
+            return
+        self.last = now
+        rows = self.pipeline.summary()
+        records = sum(node.counters.records_in for node in self.pipeline.streams.values())
+        matches = sum(r.matches for r in rows)
+        rate = records / max(now - self.started, 1e-9)
+        marks = self.pipeline.watermarks().values()
+        mark = format_time(min(marks)) if marks else "-"
+        open_matches = self.pipeline.open_partial_matches()
+        self.live.update(
+            Text(
+                f"{records:,} records · {rate:,.0f}/s · {matches:,} matches · "
+                f"watermark {mark} · {open_matches:,} open partial matches",
+                style="dim",
+            )
+        )
+
+    def close(self) -> None:
+        self.live.stop()
+
+
+def print_summary(err: Console, pipeline: Pipeline, elapsed: float, sinks: Any, interrupted: bool) -> None:
+    rows = pipeline.summary()
+    title = "stopped" if interrupted else "done"
+    records = sum(s.counters.records_in for s in pipeline.streams.values())
+    err.print(
+        f"[bold]{title}[/] in {elapsed:.2f}s: {records:,} records read "
+        f"({records / max(elapsed, 1e-9):,.0f}/s)",
+        highlight=False,
+    )
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("pattern", "records in", "processed", "matches", "timeouts", "late", "dead-letter", "filtered"):
+        table.add_column(column, justify="right" if column != "pattern" else "left")
+    for r in rows:
+        table.add_row(
+            r.name,
+            f"{r.records_in:,}",
+            f"{r.processed:,}",
+            f"{r.matches:,}",
+            f"{r.timeouts:,}",
+            f"{r.late:,}",
+            f"{r.dead_letters:,}",
+            f"{r.filtered:,}",
+        )
+    err.print(table)
+    for r in rows:
+        unaccounted = r.records_in - r.processed - r.late - r.dead_letters - r.filtered - r.held
+        if unaccounted:
+            err.print(f"[yellow]note:[/] pattern {r.name}: {unaccounted:,} records still in flight")
+        if r.held:
+            err.print(f"[yellow]note:[/] pattern {r.name}: {r.held:,} records were waiting for the watermark")
+        if r.dropped_partial_matches:
+            err.print(
+                f"[yellow]warning:[/] pattern {r.name}: {r.dropped_partial_matches:,} partial matches "
+                "dropped by --max-partial-matches (oldest first)"
+            )
+    for what, count in sinks.unsaved.items():
+        if count:
+            flag = {"dead letters": "--dead-letter", "late records": "--late", "timeouts": "--timeouts"}[what]
+            err.print(f"[yellow]warning:[/] {count:,} {what} were counted but not written: add {flag} FILE to keep them")
+    for letter in sinks.dead_samples:
+        err.print(f"    dead letter from {letter.origin}: {letter.reason}", highlight=False, markup=False)
