@@ -5,32 +5,54 @@ from __future__ import annotations
 from pathlib import Path
 
 from gress_cep.dsl import ast
+from gress_cep.dsl.ast import NOWHERE
 from gress_cep.dsl.checker import check
 from gress_cep.dsl.errors import Diagnostic, Diagnostics, GressError
 from gress_cep.dsl.parser import parse_collecting
 
 
-def load(source: str, filename: str = "<text>", base_dir: Path | None = None) -> tuple[ast.Program, list[Diagnostic]]:
-    """Parse and check a pattern file; return the program and its warnings.
+def diagnose(
+    source: str, filename: str = "<text>", base_dir: Path | None = None
+) -> tuple[ast.Program | None, list[Diagnostic]]:
+    """Parse and check a pattern file; return the program and every diagnostic, sorted.
 
-    Raises GressError carrying every error (syntax and semantic) when there is any.
+    Never raises for a mistake in the text: `gress check` shows all diagnostics this returns.
     """
     diag = Diagnostics(filename, source)
     program = parse_collecting(source, diag)
     if program is not None:
         check(program, diag, base_dir=base_dir)
-    diag.raise_if_errors()
-    assert program is not None
     return program, diag.sorted()
+
+
+def load(
+    source: str, filename: str = "<text>", base_dir: Path | None = None
+) -> tuple[ast.Program, list[Diagnostic]]:
+    """Parse and check a pattern file; return the program and its warnings.
+
+    Raises GressError carrying every error (syntax and semantic) when there is any.
+    """
+    program, diagnostics = diagnose(source, filename, base_dir)
+    if program is None or any(d.severity == "error" for d in diagnostics):
+        raise GressError(diagnostics, filename, source)
+    return program, diagnostics
+
+
+def read_source(path: str | Path) -> str:
+    """The text of a pattern file; an unreadable file is one clear error, not a traceback."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problem = f"cannot read the file: it is not UTF-8 text (byte {exc.start})"
+    except OSError as exc:
+        problem = f"cannot read the file: {exc.strerror or exc}"
+    raise GressError([Diagnostic("error", problem, NOWHERE)], str(path), "")
 
 
 def load_file(path: str | Path) -> tuple[ast.Program, list[Diagnostic]]:
     path = Path(path)
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GressError([], str(path), "") from exc
-    return load(source, str(path), base_dir=path.parent)
+    return load(read_source(path), str(path), base_dir=path.parent)
 
 
-__all__ = ["GressError", "load", "load_file"]
+__all__ = ["GressError", "diagnose", "load", "load_file", "read_source"]

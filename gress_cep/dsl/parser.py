@@ -16,26 +16,20 @@ from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
-    UnexpectedCharacters,
-    UnexpectedEOF,
     UnexpectedInput,
-    UnexpectedToken,
     VisitError,
 )
 
 from gress_cep.dsl import ast
 from gress_cep.dsl.ast import Span
-from gress_cep.dsl.errors import Diagnostics, GressError, did_you_mean
+from gress_cep.dsl.errors import Diagnostics, GressError
+from gress_cep.dsl.syntax_errors import (
+    CLOSERS,
+    OPENERS,
+    blank_clause,
+    explain,
+)
 
-STATEMENT_KEYWORDS = ("stream", "model", "view", "pattern")
-CLAUSE_KEYWORDS = {
-    "stream": ("key", "time", "lateness", "idle", "schema"),
-    "model": ("inputs", "output", "batch", "delay", "shadow", "split", "threads"),
-    "pattern": ("from", "partition", "match", "where", "within", "skip", "emit", "on"),
-    "view": (),
-}
-_OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
-_CLOSE = {v: k for k, v in _OPEN.items()}
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
 
@@ -46,7 +40,9 @@ class BracketNewlines:
     It also remembers the open brackets, so that an unclosed one is reported where it opened.
     """
 
-    always_accept = ("_NL",)
+    # NAME in every lexer state: a misspelt keyword (`emitt`) is then one NAME token to
+    # report, not a keyword prefix (`emit` + `t`) that confuses the parser
+    always_accept = ("_NL", "NAME")
 
     def __init__(self) -> None:
         self.open: list[Token] = []
@@ -55,10 +51,10 @@ class BracketNewlines:
         self.open = []
         for tok in stream:
             kind = tok.type
-            if kind in _OPEN:
+            if kind in OPENERS:
                 self.open.append(tok)
-            elif kind in _CLOSE:
-                if self.open and self.open[-1].type == _CLOSE[kind]:
+            elif kind in CLOSERS:
+                if self.open and self.open[-1].type == CLOSERS[kind]:
                     self.open.pop()
             elif kind == "_NL" and self.open:
                 continue
@@ -612,7 +608,9 @@ def _as_seq(node: Any) -> ast.Sequence:
     if isinstance(node, ast.Element):
         return ast.Sequence((ast.Step(None, node),), node.span)
     # a nested alternation/conjunction inside a conjunction part: wrap it as one group element
-    return ast.Sequence((ast.Step(None, ast.Element(node, False, None, None, node.span)),), node.span)
+    return ast.Sequence(
+        (ast.Step(None, ast.Element(node, False, None, None, node.span)),), node.span
+    )
 
 
 def _as_branch(node: Any) -> ast.Sequence | ast.Conjunction:
@@ -623,170 +621,6 @@ def _as_match(node: Any) -> ast.MatchExpr:
     if isinstance(node, ast.Alternation | ast.Conjunction | ast.Sequence):
         return node
     return _as_seq(node)
-
-
-# ---------------------------------------------------------------------- syntax errors
-_TOKEN_TEXT = {
-    "_NL": "end of line",
-    "$END": "end of file",
-    "NAME": "a name",
-    "QUOTED_NAME": "a `quoted name`",
-    "NUMBER": "a number",
-    "DURATION": "a duration like 10s",
-    "STRING": 'a "string"',
-    "COMPARE": "a comparison",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "LSQB": "'['",
-    "RSQB": "']'",
-    "LBRACE": "'{'",
-    "RBRACE": "'}'",
-    "COMMA": "','",
-    "COLON": "':'",
-    "EQUAL": "'='",
-    "VBAR": "'|'",
-}
-
-
-def _describe(kind: str, parser: Lark) -> str:
-    if kind in _TOKEN_TEXT:
-        return _TOKEN_TEXT[kind]
-    try:
-        pattern = parser.get_terminal(kind).pattern
-    except KeyError:
-        return kind.lower()
-    if pattern.type == "str":
-        return f"'{pattern.value}'"
-    return kind.lower()
-
-
-def _expected_keywords(expected: set[str], parser: Lark) -> list[str]:
-    words = []
-    for kind in expected:
-        try:
-            pattern = parser.get_terminal(kind).pattern
-        except KeyError:
-            continue
-        if pattern.type == "str" and pattern.value.isalpha():
-            words.append(pattern.value)
-    return sorted(words)
-
-
-def _enclosing_statement(source: str, line: int) -> str | None:
-    """The keyword of the statement a line belongs to (for clause suggestions)."""
-    lines = source.splitlines()
-    for i in range(min(line, len(lines)) - 1, -1, -1):
-        first = lines[i].split("#", 1)[0].split()
-        if first and first[0] in STATEMENT_KEYWORDS:
-            return first[0]
-    return None
-
-
-def _syntax_diagnostic(
-    err: UnexpectedInput, source: str, diag: Diagnostics, open_brackets: list[Token]
-) -> None:
-    parser = _lark()
-    lines = source.splitlines()
-    if isinstance(err, UnexpectedCharacters):
-        span = Span(err.line, err.column, err.line, err.column + 1)
-        line_text = lines[err.line - 1] if err.line - 1 < len(lines) else ""
-        ch = line_text[err.column - 1 : err.column] or source[err.pos_in_stream : err.pos_in_stream + 1]
-        if ch == '"':
-            diag.error(
-                Span(err.line, err.column, err.line, len(line_text) + 1),
-                "unclosed string",
-                hint='a string ends with " on the same line; write \\" for a quote inside it',
-            )
-        elif ch == "=":
-            diag.error(span, "unexpected '='", hint="use '==' to compare values")
-        elif ch == "`":
-            diag.error(span, "unclosed `quoted name`", hint="a quoted name ends with ` on the same line")
-        elif ch == "&" and "&&" in line_text:
-            diag.error(span, "unexpected '&&'", hint="write 'and' to combine conditions")
-        else:
-            rest = line_text[err.column - 1 :]
-            unit = re.match(r"[0-9]+(\.[0-9]+)?([A-Za-z]+)", rest)
-            if unit:
-                diag.error(
-                    Span(err.line, err.column, err.line, err.column + len(unit.group(0))),
-                    f"unknown duration unit '{unit.group(2)}'",
-                    hint="durations are written like 250ms, 10s, 5m, 2h, 1d",
-                )
-            else:
-                diag.error(span, f"unexpected character {ch!r}")
-        return
-
-    tok: Token = err.token  # type: ignore[union-attr]
-    expected: set[str] = set(getattr(err, "expected", set()) or set())
-    if isinstance(err, UnexpectedEOF) or tok.type == "$END":
-        if open_brackets:
-            opener = open_brackets[-1]
-            diag.error(
-                _span(opener),
-                f"'{opener}' is never closed",
-                hint=f"add the matching '{ {'(': ')', '[': ']', '{': '}'}[str(opener)] }'",
-            )
-            return
-        last = len(lines)
-        diag.error(
-            Span(last, 1, last, 1),
-            "the file ends in the middle of a statement",
-            hint="expected " + ", ".join(sorted(_describe(e, parser) for e in expected)),
-        )
-        return
-    span = _span(tok)
-    if tok.type == "_NL":
-        # point at the end of the line, not at the next one
-        line_text = lines[tok.line - 1] if tok.line - 1 < len(lines) else ""
-        end = len(line_text.split("#", 1)[0].rstrip()) + 1
-        span = Span(tok.line, end, tok.line, end + 1)
-    text = str(tok)
-    keywords = _expected_keywords(expected, parser)
-
-    if tok.type == "EQUAL" or (tok.type == "__ANON" and text == "="):
-        diag.error(span, "unexpected '='", hint="use '==' to compare values")
-        return
-    if tok.type == "NAME" and keywords and not ({"NAME", "QUOTED_NAME"} & expected):
-        statement = _enclosing_statement(source, tok.line)
-        at_line_start = (lines[tok.line - 1][: tok.column - 1].strip() == "") if lines else True
-        if at_line_start and statement and set(keywords) & set(CLAUSE_KEYWORDS[statement]):
-            clauses = CLAUSE_KEYWORDS[statement] + STATEMENT_KEYWORDS
-            suggestion = did_you_mean(text, clauses)
-            rest = lines[tok.line - 1][tok.column - 1 :]
-            if suggestion:
-                diag.error(span, f"unknown clause '{text}' in {statement}{suggestion}")
-            elif statement == "pattern" and re.search(r"->|,|[+*?{]", rest):
-                diag.error(span, f"unexpected '{text}'", hint="a match structure starts with 'match'")
-            elif statement == "pattern" and ":" in rest:
-                diag.error(span, f"unexpected '{text}'", hint="conditions follow a 'where' line")
-            else:
-                diag.error(
-                    span,
-                    f"unknown clause '{text}' in {statement}",
-                    hint="expected one of: " + ", ".join(CLAUSE_KEYWORDS[statement]),
-                )
-            return
-        suggestion = did_you_mean(text, keywords)
-        if suggestion:
-            diag.error(span, f"unknown keyword '{text}'{suggestion}")
-        else:
-            diag.error(span, f"unexpected '{text}'", hint="expected " + ", ".join(keywords))
-        return
-    if tok.type == "_NL" and "COLON" in expected and len(expected) <= 3:
-        diag.error(span, "missing ':' after the variable name", hint="write 'name: condition'")
-        return
-    wanted = sorted(_describe(e, parser) for e in expected if not e.startswith("_"))
-    if tok.type == "_NL":
-        message = "unexpected end of line"
-    else:
-        message = f"unexpected {_describe(tok.type, parser) if tok.type != 'NAME' else repr(text)}"
-        if tok.type not in _TOKEN_TEXT and tok.type != "NAME":
-            message = f"unexpected '{text}'"
-    hint = None
-    if wanted:
-        shown = wanted[:8]
-        hint = "expected " + ", ".join(shown) + (", ..." if len(wanted) > 8 else "")
-    diag.error(span, message, hint=hint)
 
 
 _STATEMENT_START = re.compile(r"^[ \t]*(stream|model|view|pattern)[ \t]", re.MULTILINE)
@@ -803,13 +637,41 @@ def _statement_chunks(source: str) -> list[tuple[int, str]]:
     return chunks
 
 
-def _parse_text(text: str, diag: Diagnostics) -> list[ast.Declaration] | None:
+_MAX_ERRORS_PER_STATEMENT = 10
+
+
+def _parse_text(
+    text: str, diag: Diagnostics, recover: bool = False
+) -> list[ast.Declaration] | None:
+    """Parse `text`; on a syntax error record it and return None. With `recover`, go on
+    after each error (see syntax_errors.explain) to report the later ones too."""
     parser = _lark()
     postlex: BracketNewlines = parser.options.postlex  # type: ignore[assignment]
     try:
         tree = parser.parse(text)
     except UnexpectedInput as err:
-        _syntax_diagnostic(err, diag.source, diag, list(postlex.open))
+        last_line = err.line
+        recovery = explain(err, text, diag, list(postlex.open), parser)
+        for _ in range(_MAX_ERRORS_PER_STATEMENT - 1):
+            if not recover or recovery == "stop":
+                break
+            repaired = (
+                blank_clause(text, last_line) if recovery == "blank" else recovery.apply(text)
+            )
+            if repaired is None:
+                break
+            text = repaired
+            try:
+                parser.parse(text)
+                break
+            except UnexpectedInput as later:
+                if later.line == last_line and recovery != "blank":
+                    recovery = "blank"  # the fix did not help: drop the clause instead
+                    continue
+                if later.line <= last_line:  # no progress: what follows is not reliable
+                    break
+                last_line = later.line
+                recovery = explain(later, text, diag, list(postlex.open), parser)
         return None
     try:
         return ToAst(diag).transform(tree)
@@ -838,7 +700,7 @@ def parse_collecting(source: str, diag: Diagnostics) -> ast.Program | None:
     kept: list[ast.Declaration] = []
     for first_line, chunk in _statement_chunks(text):
         # pad with newlines so that lines and columns stay those of the whole file
-        parsed = _parse_text("\n" * (first_line - 1) + chunk, diag)
+        parsed = _parse_text("\n" * (first_line - 1) + chunk, diag, recover=True)
         if parsed:
             kept.extend(parsed)
     return ast.Program(kept, source, diag.filename)
@@ -856,7 +718,9 @@ def parse_expression(text: str, origin: str = "<expression>") -> ast.Expr:
         shift = len(_EXPRESSION_PREFIX)
         for d in diag.items:
             s = d.span
-            d.span = Span(s.line, max(1, s.column - shift), s.end_line, max(1, s.end_column - shift))
+            d.span = Span(
+                s.line, max(1, s.column - shift), s.end_line, max(1, s.end_column - shift)
+            )
         raise GressError(diag.sorted(), origin, text)
     view = program.declarations[0]
     assert isinstance(view, ast.View) and isinstance(view.ops[0], ast.WhereOp)
@@ -868,4 +732,11 @@ def parse_file(path: str) -> ast.Program:
         return parse(fh.read(), path)
 
 
-__all__ = ["GressError", "duration_ms", "parse", "parse_collecting", "parse_expression", "parse_file"]
+__all__ = [
+    "GressError",
+    "duration_ms",
+    "parse",
+    "parse_collecting",
+    "parse_expression",
+    "parse_file",
+]
