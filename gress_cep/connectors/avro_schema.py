@@ -1,0 +1,185 @@
+"""Avro schemas for gress: read plans from writer schemas, and schemas inferred from records.
+
+Reading: a writer schema (from the registry or a container file's header) is read with the
+stream's declared `schema` as the reader schema, so that Avro schema resolution handles
+evolution (renamed-by-alias, added-with-default and promoted fields). Millisecond timestamps are
+read as plain epoch-ms longs, which is what the engine parses as event time.
+
+Writing: output records have no declared schema, so one is inferred from the records themselves
+and widened when a later record brings a new field or type. Every field is a union with "null"
+and defaults to null, so each widened schema stays backward compatible with the previous one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastavro import parse_schema
+
+from gress_cep.dsl.ast import Stream
+
+# Logical types whose underlying long is exactly what gress wants: epoch milliseconds.
+_MILLIS_TIMESTAMPS = {"timestamp-millis", "local-timestamp-millis"}
+
+_STREAM_TO_AVRO: dict[str, Any] = {
+    "string": "string",
+    "int": "long",
+    "float": "double",
+    "bool": "boolean",
+    "timestamp": ["long", "double", "string"],  # epoch ms, epoch seconds, ISO-8601
+}
+
+
+@dataclass(slots=True, frozen=True)
+class ReadPlan:
+    """Parsed schemas for `fastavro.schemaless_reader(fo, writer, reader)`."""
+
+    writer: Any
+    reader: Any | None
+
+
+def read_plan(writer_schema: Any, stream: Stream | None) -> ReadPlan:
+    plain = plain_schema(writer_schema)
+    reader = stream_reader_schema(stream, plain) if stream is not None else None
+    return ReadPlan(parse_schema(plain), parse_schema(reader) if reader is not None else None)
+
+
+def plain_schema(schema: Any) -> Any:
+    """`schema` with millisecond-timestamp logical types dropped (read as plain longs)."""
+    if isinstance(schema, list):
+        return [plain_schema(branch) for branch in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if schema.get("logicalType") in _MILLIS_TIMESTAMPS:
+        return plain_schema({k: v for k, v in schema.items() if k != "logicalType"})
+    return {key: plain_schema(value) for key, value in schema.items()}
+
+
+def stream_reader_schema(stream: Stream, writer_schema: Any) -> dict | None:
+    """The stream's declared schema as an Avro reader record, named like the writer's record.
+
+    Avro resolution matches records by name, so the reader takes the writer's name and
+    namespace. Nullable fields default to null, so records from older writers without them
+    still resolve. None when the stream declares no schema.
+    """
+    if stream.schema is None:
+        return None
+    fields = []
+    for declared in stream.schema:
+        avro_type = _STREAM_TO_AVRO[declared.type.text]
+        if declared.nullable:
+            branches = avro_type if isinstance(avro_type, list) else [avro_type]
+            nullable = ["null", *branches]
+            fields.append({"name": declared.name.text, "type": nullable, "default": None})
+        else:
+            fields.append({"name": declared.name.text, "type": avro_type})
+    named = writer_schema if isinstance(writer_schema, dict) else {}
+    record: dict[str, Any] = {
+        "type": "record",
+        "name": named.get("name", stream.name.text),
+        "fields": fields,
+    }
+    if "namespace" in named:
+        record["namespace"] = named["namespace"]
+    return record
+
+
+# ------------------------------------------------------------------ inference
+_PRIMITIVE_ORDER = ("boolean", "long", "double", "string", "bytes")
+_KIND_OF: dict[type, str] = {
+    type(None): "null",
+    bool: "boolean",
+    int: "long",
+    float: "double",
+    str: "string",
+    bytes: "bytes",
+}
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+
+@dataclass(slots=True)
+class Shape:
+    """What values were seen at one place in the records: primitive kinds, objects, lists."""
+
+    kinds: set[str] = field(default_factory=set)
+    fields: dict[str, Shape] | None = None  # seen a JSON object: its fields
+    items: Shape | None = None  # seen a list: its elements
+
+
+class InferredSchema:
+    """A record schema that grows to fit every record observed so far."""
+
+    def __init__(self, name: str) -> None:
+        self.name = avro_name(name)
+        self._shape = Shape(fields={})
+        self.schema: dict = self._to_avro()
+
+    def observe(self, records: list[dict]) -> tuple[list[dict], bool]:
+        """The records ready for the Avro writer, and whether the schema had to grow."""
+        before = self.schema
+        ready = [self._fit_record(self._shape, record) for record in records]
+        self.schema = self._to_avro()
+        return ready, self.schema != before
+
+    def _fit_record(self, shape: Shape, record: dict) -> dict:
+        fields = shape.fields
+        assert fields is not None
+        out = {}
+        for key, value in record.items():
+            name = str(key)
+            child = fields.get(name)
+            if child is None:
+                child = fields[name] = Shape({"null"})
+            out[name] = self._fit(child, value)
+        return out
+
+    def _fit(self, shape: Shape, value: Any) -> Any:
+        kind = _KIND_OF.get(type(value))
+        if kind is not None:
+            shape.kinds.add(kind)
+            return value
+        if isinstance(value, dict):
+            if shape.fields is None:
+                shape.fields = {}
+            return self._fit_record(shape, value)
+        if isinstance(value, list | tuple):
+            if shape.items is None:
+                shape.items = Shape({"null"})
+            return [self._fit(shape.items, item) for item in value]
+        shape.kinds.add("string")  # datetimes, decimals, UUIDs: written as their text
+        return str(value)
+
+    def _to_avro(self) -> dict:
+        return self._record(self.name, self._shape)
+
+    def _record(self, name: str, shape: Shape) -> dict:
+        assert shape.fields is not None
+        return {
+            "type": "record",
+            "name": name,
+            "fields": [
+                {
+                    "name": key,
+                    "type": self._union(f"{name}_{avro_name(key)}", child),
+                    "default": None,
+                }
+                for key, child in shape.fields.items()
+            ],
+        }
+
+    def _union(self, name: str, shape: Shape) -> list:
+        branches: list[Any] = ["null"]
+        branches += [kind for kind in _PRIMITIVE_ORDER if kind in shape.kinds]
+        if shape.fields is not None:
+            branches.append(self._record(name, shape))
+        if shape.items is not None:
+            branches.append({"type": "array", "items": self._union(f"{name}_item", shape.items)})
+        return branches
+
+
+def avro_name(text: str) -> str:
+    """`text` made a valid Avro name (letters, digits, underscores; no leading digit)."""
+    name = _NAME_CHARS.sub("_", text) or "record"
+    return f"_{name}" if name[0].isdigit() else name

@@ -1,0 +1,151 @@
+"""Turning raw values (JSON lines, Kafka message values) into records, a batch at a time.
+
+A decoder reports the values it cannot use as failures with a reason instead of raising, so that
+a source can send them to the dead-letter output and carry on. Validation against the stream's
+schema happens here too, so that a source sees one list of failures per batch.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from gress_cep.connectors.base import Record
+from gress_cep.connectors.validation import Validator
+
+
+class DecodeError(Exception):
+    """One value that cannot be decoded; the message is the dead-letter reason."""
+
+
+@dataclass(slots=True)
+class Failure:
+    index: int  # position of the value in the decoded batch
+    reason: str
+    record: Record | None  # the decoded record when only validation failed
+
+
+@dataclass(slots=True)
+class Decoded:
+    """The outcome of decoding a batch: good records in input order, and the failures.
+
+    `kept[j]` is the input index of `records[j]`; it is None when nothing failed (then the
+    records line up with the inputs one to one).
+    """
+
+    records: list[Record]
+    failures: list[Failure]
+    kept: list[int] | None = None
+
+
+class ValueDecoder:
+    """Decodes single values with `decode`; `decode_all` runs it over a batch."""
+
+    def __init__(self, validator: Validator | None = None) -> None:
+        self.validator = validator
+
+    def decode(self, payload: bytes) -> Record:
+        raise NotImplementedError
+
+    def decode_all(self, payloads: list[bytes]) -> Decoded:
+        records, failures = self._decode_each(payloads)
+        if self.validator is not None:
+            rejected = self.validator.check(records)
+            if rejected:
+                index = _input_indexes(len(payloads), failures)
+                failures.extend(Failure(index[j], reason, records[j]) for j, reason in rejected)
+                failures.sort(key=lambda f: f.index)
+                dropped = {j for j, _ in rejected}
+                records = [r for j, r in enumerate(records) if j not in dropped]
+        if not failures:
+            return Decoded(records, failures)
+        failed = {f.index for f in failures}
+        return Decoded(records, failures, [i for i in range(len(payloads)) if i not in failed])
+
+    def _decode_each(self, payloads: list[bytes]) -> tuple[list[Record], list[Failure]]:
+        # The loop restarts after each failure, so that a clean run pays no per-value try.
+        records: list[Record] = []
+        failures: list[Failure] = []
+        append, decode = records.append, self.decode
+        start, total = 0, len(payloads)
+        while start < total:
+            before = len(records)
+            try:
+                for payload in payloads[start:] if start else payloads:
+                    append(decode(payload))
+                break
+            except DecodeError as err:
+                failed_at = start + len(records) - before
+                failures.append(Failure(failed_at, str(err), None))
+                start = failed_at + 1
+        return records, failures
+
+
+def _input_indexes(total: int, failures: list[Failure]) -> list[int]:
+    """Input index of each decoded record, given the inputs that failed to decode."""
+    if not failures:
+        return list(range(total))
+    failed = {f.index for f in failures}
+    return [i for i in range(total) if i not in failed]
+
+
+class JsonDecoder(ValueDecoder):
+    """One JSON object per value (a line of a JSON Lines file, or a Kafka message)."""
+
+    def decode(self, payload: bytes) -> Record:
+        try:
+            record = orjson.loads(payload)
+        except orjson.JSONDecodeError as err:
+            raise DecodeError(f"not valid JSON ({err.msg} at column {err.colno})") from None
+        if type(record) is not dict:
+            raise DecodeError(f"a JSON {_json_kind(record)}, not an object")
+        return record
+
+    def _decode_each(self, payloads: list[bytes]) -> tuple[list[Record], list[Failure]]:
+        # Fast path: one C-level pass; on any surprise, the value-by-value loop finds the culprits.
+        try:
+            records = list(map(orjson.loads, payloads))
+        except orjson.JSONDecodeError:
+            return ValueDecoder._decode_each(self, payloads)
+        if records and set(map(type, records)) != {dict}:
+            return ValueDecoder._decode_each(self, payloads)
+        return records, []
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _json_default(value: Any) -> Any:
+    """Values orjson cannot write itself: bytes as base64 text, decimals as numbers."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def encode_json(record: Any) -> bytes:
+    """A record as compact JSON (no newline): the one JSON writer of every sink."""
+    return orjson.dumps(record, default=_json_default, option=_JSON_OPTIONS)
+
+
+def encode_json_line(record: Any) -> bytes:
+    return orjson.dumps(
+        record, default=_json_default, option=_JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE
+    )

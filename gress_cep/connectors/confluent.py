@@ -1,0 +1,154 @@
+"""The Confluent wire format: `0x00 | schema id (4 bytes, big-endian) | Avro binary payload`.
+
+The writer schema of each id is fetched from the registry once and kept with its read plan, so
+the per-record work is a dictionary lookup and one `fastavro.schemaless_reader` call. Values that
+are not in the format, name an id the registry does not know, or end early become failures with
+their reason, never exceptions.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.read import SchemaResolutionError
+
+from gress_cep.connectors.avro_schema import InferredSchema, ReadPlan, read_plan
+from gress_cep.connectors.base import Record
+from gress_cep.connectors.codec import DecodeError, JsonDecoder, ValueDecoder
+from gress_cep.connectors.registry import fetch_schema, register_schema
+from gress_cep.connectors.validation import Validator
+from gress_cep.dsl.ast import Stream
+from gress_cep.errors import UserError
+
+MAGIC = 0
+HEADER_SIZE = 5
+_REASON_LIMIT = 300
+
+
+class ConfluentAvroDecoder(ValueDecoder):
+    def __init__(
+        self,
+        client: SchemaRegistryClient,
+        url: str,
+        stream: Stream | None = None,
+        validator: Validator | None = None,
+    ) -> None:
+        super().__init__(validator)
+        self.client = client
+        self.url = url
+        self.stream = stream
+        # schema id -> its read plan, or the reason why records with that id cannot be read
+        self._plans: dict[int, ReadPlan | str] = {}
+
+    def decode(self, payload: bytes) -> Record:
+        if len(payload) < HEADER_SIZE or payload[0] != MAGIC:
+            raise DecodeError(_not_framed(payload))
+        schema_id = int.from_bytes(payload[1:HEADER_SIZE], "big")
+        plan = self._plans.get(schema_id) or self._plan(schema_id)
+        if type(plan) is str:
+            raise DecodeError(plan)
+        stream = BytesIO(payload)
+        stream.seek(HEADER_SIZE)
+        try:
+            record = schemaless_reader(stream, plan.writer, plan.reader)
+        except SchemaResolutionError as err:
+            raise DecodeError(
+                _clip(f"schema id {schema_id} does not resolve to the stream's schema: {err}")
+            ) from None
+        except (EOFError, IndexError) as err:
+            raise DecodeError(f"truncated Avro payload for schema id {schema_id} ({err})") from None
+        except (ValueError, UnicodeDecodeError, OverflowError) as err:
+            raise DecodeError(_clip(f"bad Avro payload for schema id {schema_id}: {err}")) from None
+        left = len(payload) - stream.tell()
+        if left:
+            raise DecodeError(
+                f"{left} bytes left after the Avro record of schema id {schema_id} "
+                "(written with a different schema?)"
+            )
+        return record
+
+    def _plan(self, schema_id: int) -> ReadPlan | str:
+        writer = fetch_schema(self.client, self.url, schema_id)
+        plan: ReadPlan | str
+        if writer is None:
+            plan = f"unknown schema id {schema_id} (not in the schema registry)"
+        else:
+            try:
+                plan = read_plan(writer, self.stream)
+            except Exception as err:  # fastavro's schema errors have no common base class
+                plan = _clip(f"schema id {schema_id} is not a usable Avro schema: {err}")
+        self._plans[schema_id] = plan
+        return plan
+
+
+class AutoDecoder(ValueDecoder):
+    """Confluent Avro when a value starts with the magic byte 0, JSON otherwise.
+
+    A JSON document never starts with byte 0, so the first byte tells the two apart. Without a
+    registry, a framed value cannot be read at all: that is a configuration mistake, reported
+    once instead of sending every record to the dead-letter output.
+    """
+
+    def __init__(
+        self,
+        avro: ConfluentAvroDecoder | None,
+        description: str,
+        validator: Validator | None = None,
+    ) -> None:
+        super().__init__(validator)
+        self.avro = avro
+        self.json = JsonDecoder()
+        self.description = description
+
+    def decode(self, payload: bytes) -> Record:
+        if payload[:1] != b"\x00":
+            return self.json.decode(payload)
+        if self.avro is None:
+            raise UserError(
+                f"{self.description} carries Confluent Avro records (schema id "
+                f"{int.from_bytes(payload[1:HEADER_SIZE], 'big')}) but no schema registry is set",
+                hint="pass --schema-registry URL (or set GRESS_SCHEMA_REGISTRY)",
+            )
+        return self.avro.decode(payload)
+
+
+class ConfluentAvroEncoder:
+    """Records to framed Avro; the schema is inferred and registered as `<topic>-value`."""
+
+    def __init__(self, client: SchemaRegistryClient, url: str, topic: str) -> None:
+        self.client = client
+        self.url = url
+        self.subject = f"{topic}-value"
+        self._inferred = InferredSchema(topic)
+        self._parsed: Any = None
+        self._header = b""
+
+    def encode_all(self, records: list[Record]) -> list[bytes]:
+        ready, grew = self._inferred.observe(records)
+        if grew or self._parsed is None:
+            schema = self._inferred.schema
+            schema_id = register_schema(self.client, self.url, self.subject, schema)
+            self._parsed = parse_schema(schema)
+            self._header = bytes([MAGIC]) + schema_id.to_bytes(4, "big")
+        out = []
+        for record in ready:
+            buffer = BytesIO()
+            buffer.write(self._header)
+            schemaless_writer(buffer, self._parsed, record)
+            out.append(buffer.getvalue())
+        return out
+
+
+def _not_framed(payload: bytes) -> str:
+    if not payload:
+        return "empty value"
+    if payload[0] != MAGIC:
+        return f"not Confluent Avro: first byte 0x{payload[0]:02x}, expected the magic byte 0x00"
+    return f"not Confluent Avro: {len(payload)} bytes, shorter than the 5-byte header"
+
+
+def _clip(reason: str) -> str:
+    return reason if len(reason) <= _REASON_LIMIT else reason[: _REASON_LIMIT - 3] + "..."

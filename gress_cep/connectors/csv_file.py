@@ -1,0 +1,250 @@
+"""CSV in and out.
+
+Source: the first row is the header. With a stream `schema`, a first row that does not name the
+schema's fields (all required ones, or only declared ones) is data, and the schema's field order
+names the columns (so headerless files, like the benchmark generator's, work). Cells are converted to the schema's types; without a
+schema, integers and decimals are recognised and the rest stays text. A cell that does not
+convert is left as text, so the schema check reports it (`expected float, got string "abc"`).
+
+Sink: the header is the first record's fields. A record that brings a new field rewrites the file
+once with the wider header (earlier rows get empty cells), so no field is ever dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from gress_cep.connectors.base import Batch, DeadLetter, Record
+from gress_cep.connectors.codec import encode_json
+from gress_cep.connectors.dead_letter import file_form
+from gress_cep.connectors.validation import Validator, set_aside_invalid
+from gress_cep.dsl.ast import SchemaField, Stream
+
+_INT = re.compile(r"[-+]?\d+")
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+Convert = Callable[[str], Any]
+
+
+def _number(text: str) -> Any:
+    """An int or float when `text` is one, else `text` itself."""
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return text
+
+
+def _to_float(text: str) -> Any:
+    return float(text) if _FLOAT.fullmatch(text) else text
+
+
+def _to_int(text: str) -> Any:
+    return int(text) if _INT.fullmatch(text) else text
+
+
+def _to_bool(text: str) -> Any:
+    folded = text.lower()
+    if folded in _TRUE:
+        return True
+    if folded in _FALSE:
+        return False
+    return text
+
+
+_CONVERTERS: dict[str, Convert] = {
+    "string": str,
+    "int": _to_int,
+    "float": _to_float,
+    "bool": _to_bool,
+    "timestamp": _number,  # epoch ms, epoch seconds, or ISO-8601 text
+}
+
+
+def _converter(declared: SchemaField | None) -> Convert:
+    """How to read one column's cells: by its declared type, or by guessing numbers."""
+    if declared is None:
+        return _number
+    convert = _CONVERTERS[declared.type.text]
+    if declared.nullable:
+        return lambda text: None if text == "" else convert(text)
+    return convert
+
+
+class CsvSource:
+    def __init__(
+        self,
+        path: str,
+        stream: Stream | None,
+        validator: Validator | None = None,
+        start: dict[str, Any] | None = None,
+    ) -> None:
+        self.description = path
+        self._file = open(path, "rb")  # noqa: SIM115 -- closed by close()
+        self._offset = 0  # bytes read by the row reader so far
+        self._line = 0  # lines read by the row reader so far
+        self._raw: list[bytes] = []  # the lines of the row being read
+        self._rows = csv.reader(self._text_lines())
+        self._validator = validator
+        declared = {f.name.text: f for f in stream.schema} if stream and stream.schema else {}
+        first = next(self._rows, None)
+        self._done = first is None
+        self._position = {"offset": self._offset, "line": self._line}
+        # a first row that is data (headerless file with a schema), returned by the first poll
+        self._pending: list[str] | None = None
+        if first and declared and not _is_header(first, declared):
+            self._columns = list(declared)
+            self._pending = first
+            self._position = {"offset": 0, "line": 0}
+        else:
+            self._columns = first or []
+            self._raw.clear()
+        self._converters = [_converter(declared.get(column)) for column in self._columns]
+        if start and int(start["offset"]) > 0:
+            self._pending = None
+            self._raw.clear()
+            self._file.seek(int(start["offset"]))
+            self._offset, self._line = int(start["offset"]), int(start["line"])
+            self._position = {"offset": self._offset, "line": self._line}
+
+    def _text_lines(self) -> Iterator[str]:
+        for line in self._file:
+            self._offset += len(line)
+            self._line += 1
+            self._raw.append(line)
+            yield line.decode("utf-8", "surrogateescape")
+
+    def partitions(self) -> list[int]:
+        return [0]
+
+    def poll(self, max_records: int, timeout_s: float) -> Batch | None:
+        if self._done:
+            return None
+        records: list[Record] = []
+        raws: list[bytes] = []
+        origins: list[str] = []
+        dead: list[DeadLetter] = []
+        width = len(self._columns)
+        while len(records) + len(dead) < max_records:
+            if self._pending is not None:
+                row, self._pending, first_line = self._pending, None, 1
+            else:
+                first_line = self._line + 1
+                try:
+                    row = next(self._rows, None)
+                except csv.Error as err:  # e.g. a NUL byte; the reader goes on with the next line
+                    row = err
+            if row is None:
+                self._done = True
+                break
+            raw = b"".join(self._raw)
+            self._raw.clear()
+            origin = f"{self.description}:{first_line}"
+            if isinstance(row, csv.Error):
+                dead.append(DeadLetter(raw, f"not CSV ({row})", origin))
+            elif not row:
+                continue  # a blank line
+            elif not raw.isascii() and not _is_utf8(raw):
+                dead.append(DeadLetter(raw, "not valid UTF-8 text", origin))
+            elif len(row) != width:
+                reason = f"{len(row)} values for {width} columns ({', '.join(self._columns)})"
+                dead.append(DeadLetter(raw, reason, origin))
+            else:
+                records.append(
+                    {c: f(v) for c, f, v in zip(self._columns, self._converters, row, strict=True)}
+                )
+                raws.append(raw)
+                origins.append(origin)
+        self._position = {"offset": self._offset, "line": self._line}
+        if self._validator is not None:
+            records, invalid = set_aside_invalid(
+                self._validator, records, raws.__getitem__, origins.__getitem__
+            )
+            dead += invalid
+        return Batch(records, dead=dead)
+
+    def position(self) -> dict[str, Any]:
+        return dict(self._position)
+
+    def commit(self, position: dict[str, Any]) -> None:
+        """Files keep no consumer state: the checkpoint stores the position."""
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _is_header(row: list[str], declared: dict[str, SchemaField]) -> bool:
+    """A first row is a header when it names every required field, or only declared fields."""
+    cells = set(row)
+    required = {name for name, f in declared.items() if not f.nullable}
+    return required <= cells or cells <= declared.keys()
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    text = encode_json(value).decode()
+    return text[1:-1] if text.startswith('"') else text  # bytes, dates: their text, unquoted
+
+
+class CsvSink:
+    def __init__(self, path: str, role: str = "matches") -> None:
+        self.description = path
+        self._path = path
+        self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._writer = csv.writer(self._file)
+        self._columns: list[str] = []
+        self._known: set[str] = set()
+        self._dead_letters = role == "dead-letter"
+
+    def write(self, records: list[Record]) -> None:
+        if self._dead_letters:
+            records = [file_form(letter) for letter in records]
+        for record in records:
+            if not record.keys() <= self._known:
+                self._widen([key for key in record if key not in self._known])
+            self._writer.writerow([_cell(record.get(column)) for column in self._columns])
+
+    def _widen(self, new_columns: list[str]) -> None:
+        had_rows = bool(self._columns)
+        self._columns += new_columns
+        self._known.update(new_columns)
+        if not had_rows:
+            self._writer.writerow(self._columns)
+            return
+        self._file.close()
+        with open(self._path, newline="", encoding="utf-8") as old:
+            rows = list(csv.reader(old))
+        padding = [""] * len(new_columns)
+        temporary = f"{self._path}.gress-tmp"
+        with open(temporary, "w", newline="", encoding="utf-8") as new:
+            writer = csv.writer(new)
+            writer.writerow(self._columns)
+            writer.writerows(row + padding for row in rows[1:])
+        os.replace(temporary, self._path)
+        self._file = open(self._path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+        self._writer = csv.writer(self._file)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()

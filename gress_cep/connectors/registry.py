@@ -1,0 +1,139 @@
+"""Access to a Confluent Schema Registry through `confluent_kafka.schema_registry`.
+
+One client per registry URL and settings per process: the client caches schemas by id, so every
+source and sink of a run shares that cache (and `mock://` registries, which live inside a client,
+are shared by the producing and consuming sides of one process).
+
+Client settings (`basic.auth.user.info`, `ssl.ca.location`, `max.retries`, ...) come from
+`--kafka-config schema.registry.KEY=VALUE`, the prefix convention of Confluent's own tools.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
+
+from gress_cep.errors import UserError
+
+SETTINGS_PREFIX = "schema.registry."
+
+# Used unless the user sets them: a request gives up after 10 s and the client retries with
+# jittered exponential backoff (0.5 s, 1 s, 2 s, 4 s), so a live job rides out a short outage.
+_DEFAULTS: dict[str, Any] = {"timeout": 10, "max.retries": 4, "retries.wait.ms": 500}
+_NUMERIC = {
+    "timeout",
+    "max.retries",
+    "retries.wait.ms",
+    "retries.max.wait.ms",
+    "cache.capacity",
+    "cache.latest.ttl.sec",
+}
+
+_clients: dict[tuple[str, tuple[tuple[str, str], ...]], SchemaRegistryClient] = {}
+
+
+def registry_settings(kafka_config: dict[str, str]) -> dict[str, str]:
+    """The `schema.registry.*` entries of --kafka-config, without the prefix."""
+    return {
+        key.removeprefix(SETTINGS_PREFIX): value
+        for key, value in kafka_config.items()
+        if key.startswith(SETTINGS_PREFIX)
+    }
+
+
+def registry_client(url: str, settings: dict[str, str] | None = None) -> SchemaRegistryClient:
+    """The shared client for `url`; the first call checks that the registry answers."""
+    settings = settings or {}
+    cache_key = (url, tuple(sorted(settings.items())))
+    client = _clients.get(cache_key)
+    if client is None:
+        conf = {**_DEFAULTS, "url": url}
+        conf.update((key, _setting_value(key, value)) for key, value in settings.items())
+        client = _new_client(conf)
+        if not url.startswith("mock://"):
+            _check_reachable(_new_client({**conf, "max.retries": 0}), url)
+        _clients[cache_key] = client
+    return client
+
+
+def _setting_value(key: str, value: str) -> Any:
+    if key not in _NUMERIC:
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        raise UserError(
+            f"--kafka-config {SETTINGS_PREFIX}{key}={value}: expected a number"
+        ) from None
+    return int(number) if number.is_integer() else number
+
+
+def _new_client(conf: dict[str, Any]) -> SchemaRegistryClient:
+    try:
+        return SchemaRegistryClient.new_client(conf)
+    except (ValueError, TypeError) as err:
+        raise UserError(
+            f"schema registry {conf['url']}: {err}",
+            hint="give an http(s):// URL; client settings go in "
+            f"--kafka-config {SETTINGS_PREFIX}KEY=VALUE",
+        ) from None
+
+
+def _check_reachable(client: SchemaRegistryClient, url: str) -> None:
+    """One cheap request without retries: a registry that is down is one clear line at start."""
+    try:
+        client.get_schema_types()
+    except SchemaRegistryError as err:
+        if err.http_status_code in (401, 403):
+            raise UserError(
+                f"schema registry {url} refused access: {err.error_message}",
+                hint="pass credentials with --kafka-config "
+                f"{SETTINGS_PREFIX}basic.auth.user.info=USER:PASSWORD",
+            ) from None
+        # any other HTTP answer means the registry is there; real requests will say more
+    except Exception as err:  # the HTTP library's transport errors: nothing answered
+        raise unreachable(url, err) from None
+    finally:
+        client.close()
+
+
+def unreachable(url: str, err: Exception) -> UserError:
+    return UserError(
+        f"schema registry {url} does not answer ({type(err).__name__}: {err})",
+        hint="check --schema-registry (env GRESS_SCHEMA_REGISTRY) and that the registry runs",
+    )
+
+
+def fetch_schema(client: SchemaRegistryClient, url: str, schema_id: int) -> Any | None:
+    """The Avro schema (parsed JSON) registered under `schema_id`; None for an unknown id."""
+    try:
+        schema = client.get_schema(schema_id)
+    except SchemaRegistryError as err:
+        if err.http_status_code == 404:
+            return None
+        raise UserError(f"schema registry {url}: {err}") from None
+    except Exception as err:  # transport errors, after the client's own retries
+        raise unreachable(url, err) from None
+    if schema.schema_type not in (None, "AVRO"):
+        raise UserError(
+            f"schema id {schema_id} in registry {url} is a {schema.schema_type} schema",
+            hint="gress decodes Avro through the registry; JSON topics need no registry",
+        )
+    return json.loads(schema.schema_str)
+
+
+def register_schema(client: SchemaRegistryClient, url: str, subject: str, schema: Any) -> int:
+    """Register `schema` under `subject` (a no-op when it is there already); its id."""
+    try:
+        return client.register_schema(subject, Schema(json.dumps(schema), "AVRO"))
+    except SchemaRegistryError as err:
+        raise UserError(
+            f"schema registry {url} refused the schema for subject '{subject}': "
+            f"{err.error_message} (HTTP {err.http_status_code})",
+            hint="the subject's compatibility setting may forbid the change; "
+            "write to a new topic or relax the subject's compatibility",
+        ) from None
+    except Exception as err:  # transport errors, after the client's own retries
+        raise unreachable(url, err) from None
