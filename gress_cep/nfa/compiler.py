@@ -336,8 +336,13 @@ class NfaCompiler:
         return copy
 
     def _make_greedy(self, state: State, loop_take: Cond) -> None:
-        """`greedy`: the element after a loop may not take what the loop could take."""
-        state.takes = [(t, cond_and(c, cond_not(loop_take))) for t, c in state.takes]
+        """`greedy`: the element after a loop may not take — nor skip, nor move past — an
+        event the loop could take (Flink adds `not loop` to every edge of the next state)."""
+        not_loop = cond_not(loop_take)
+        state.takes = [(t, cond_and(c, not_loop)) for t, c in state.takes]
+        state.ignores = [(t, cond_and(c, not_loop)) for t, c in state.ignores]
+        state.proceeds = [(t, cond_and(c, not_loop)) for t, c in state.proceeds]
+        state.kills = [(v, cond_and(c, not_loop)) for v, c in state.kills]
 
     # ------------------------------------------------------------------ quantified elements
     def _extend_until(self, cond: Cond | None, until: Cond | None, is_take: bool) -> Cond | None:
