@@ -18,6 +18,7 @@ import numpy as np
 
 from gress_cep.connectors.base import Record
 from gress_cep.dsl import ast
+from gress_cep.dsl.expressions import compile_record_expression
 
 
 @dataclass(slots=True, frozen=True)
@@ -43,8 +44,6 @@ def feature_from_expr(expr: ast.Expr) -> Feature:
     """A feature for one expression of a model's `inputs (...)` clause."""
     if isinstance(expr, ast.Ref):
         return Feature.field(expr.name)
-    from gress_cep.dsl.expressions import compile_record_expression
-
     return Feature.computed(compile_record_expression(expr))
 
 

@@ -66,6 +66,7 @@ class Scorer:
         self.variants = list(variants)
         self.router = router
         self.shadows = list(shadows)
+        self.incomplete_rows = 0  # rows not scored: a feature was missing or not a number
         self.variant_stats = [VariantStats(name, m.label, "primary") for m in self.variants]
         self.shadow_stats = [VariantStats(name, m.label, "shadow") for m in self.shadows]
 
@@ -114,6 +115,7 @@ class Scorer:
         else:
             complete_rows = np.flatnonzero(~incomplete)
             matrix = matrix[complete_rows]
+            self.incomplete_rows += n - len(complete_rows)
         result = ScoredRows([None] * n, [None] * n)
 
         if self.router is None:

@@ -91,15 +91,17 @@ class OnnxModel:
         output: str | None,
         column: int | None,
         threads: int | None = None,
+        listed_by: str = "`inputs`",
     ) -> OnnxModel:
-        """Load and bind; a model that does not fit raises UserError with the reason."""
+        """Load and bind; a model that does not fit raises UserError with the reason.
+        `listed_by` names where the features come from (`inputs`, --features)."""
         session = load_session(path, threads)
         signature = Signature.of(session)
         try:
             return cls(
                 label,
                 session,
-                bind_inputs(signature, n_features),
+                bind_inputs(signature, n_features, listed_by),
                 bind_output(signature, output, column),
             )
         except Mismatch as exc:

@@ -129,8 +129,9 @@ def _check_batch_dim(t: TensorInfo) -> None:
         )
 
 
-def bind_inputs(signature: Signature, n_features: int) -> InputBinding:
-    """Match `n_features` feature expressions to the model's inputs (raise Mismatch)."""
+def bind_inputs(signature: Signature, n_features: int, listed_by: str = "`inputs`") -> InputBinding:
+    """Match `n_features` feature expressions to the model's inputs (raise Mismatch).
+    `listed_by` names where the features come from, for messages."""
     inputs = signature.inputs
     if n_features == 0:
         raise Mismatch(
@@ -164,7 +165,7 @@ def bind_inputs(signature: Signature, n_features: int) -> InputBinding:
             raise Mismatch(
                 "inputs",
                 f"the model takes {width} feature{'s' if width != 1 else ''} "
-                f"(input {t.describe()}) but `inputs` lists {n_features}",
+                f"(input {t.describe()}) but {listed_by} lists {n_features}",
             )
         if len(t.shape) == 1:
             return InputBinding("columns", names, dtypes, ranks)
@@ -173,7 +174,7 @@ def bind_inputs(signature: Signature, n_features: int) -> InputBinding:
     if len(inputs) != n_features:
         raise Mismatch(
             "inputs",
-            f"the model takes {len(inputs)} input tensors but `inputs` lists {n_features} "
+            f"the model takes {len(inputs)} input tensors but {listed_by} lists {n_features} "
             f"feature{'s' if n_features != 1 else ''}",
             hint=f"the model's inputs, in order: {_listing(inputs)}",
         )

@@ -19,17 +19,13 @@ from typing import Any
 
 from gress_cep.connectors.base import DeadLetter
 from gress_cep.dsl import ast
+from gress_cep.models.fields import shadow_fields, variant_field
 from gress_cep.models.scorer import Scorer
 from gress_cep.models.stats import VariantStats
 from gress_cep.operators.base import DeadLetterCallback, Timed
 
 DEFAULT_BATCH = 512
 DEFAULT_DELAY_MS = 0  # score what each input batch brings at once; a delay only helps trickles
-
-
-def shadow_fields(alias: str, count: int) -> list[str]:
-    """The field names of the shadow scores: `risk_shadow`, `risk_shadow_2`, ..."""
-    return [f"{alias}_shadow" if i == 0 else f"{alias}_shadow_{i + 1}" for i in range(count)]
 
 
 class ScoreOperator:
@@ -43,7 +39,7 @@ class ScoreOperator:
         batch: int = DEFAULT_BATCH,
         delay_ms: int = DEFAULT_DELAY_MS,
         dead_letter: DeadLetterCallback | None = None,
-        variant_field: bool = True,
+        record_variant: bool = True,
     ) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
@@ -52,7 +48,7 @@ class ScoreOperator:
         self.batch = batch
         self.delay = delay_ms / 1000.0
         self.dead_letter = dead_letter
-        self.variant_field = f"{alias}_model" if variant_field else None
+        self.variant_field = variant_field(alias) if record_variant else None
         self.shadow_fields = shadow_fields(alias, len(scorer.shadows))
         self.dead_letters = 0
         self._pending: list[Timed] = []

@@ -71,7 +71,6 @@ def test_a_plain_field_expression_uses_the_fast_field_path() -> None:
 
 
 def test_an_expression_feature_is_compiled_like_a_condition() -> None:
-    pytest.importorskip("gress_cep.dsl.expressions")
     hour_of = feature_from_expr(parse_expression("hour(ts)"))
     ratio = feature_from_expr(parse_expression("amount / 2"))
     records = [{"ts": 1_700_000_000_000, "amount": 5}, {"amount": "x"}]

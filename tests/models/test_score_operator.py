@@ -14,6 +14,7 @@ from gress_cep.dsl import ast
 from gress_cep.dsl.parser import parse
 from gress_cep.errors import UserError
 from gress_cep.models.features import Feature
+from gress_cep.models.fields import score_fields
 from gress_cep.models.routing import Router
 from gress_cep.models.scorer import Scorer
 from gress_cep.models.session import OnnxModel
@@ -162,7 +163,7 @@ def test_a_row_with_a_missing_feature_gets_a_null_score_and_goes_on(
     op = operator(models.linear, dead_letter=dead.append)
     out = op.process([(1, {"a": 1, "b": None, "c": 1}), (2, {"a": 1, "b": 1, "c": 1})], 0.0)
     assert [(r["risk"], r["risk_model"]) for _, r in out] == [(None, None), (6.5, "linear.onnx")]
-    assert dead == []
+    assert dead == [] and op.scorer.incomplete_rows == 1
 
 
 def test_a_key_is_scored_by_the_same_variant_in_two_operators(models: SimpleNamespace) -> None:
@@ -300,3 +301,12 @@ def test_variants_without_split_by_cannot_run(models: SimpleNamespace) -> None:
     (decl,) = parse(source).of_type(ast.Model)
     with pytest.raises(UserError, match="several variants but no `split by FIELD`"):
         ScoreOperator.from_ast(decl, "risk", models.dir)
+
+
+def test_the_fields_told_to_the_checker_are_the_fields_the_operator_adds(
+    models: SimpleNamespace,
+) -> None:
+    shadows = [model(models.doubled), model(models.tripled)]
+    scorer = Scorer("m", ABC, [model(models.linear)], shadows=shadows)
+    ((_, out),) = ScoreOperator(scorer, "risk").process([(1, {"a": 1, "b": 0, "c": 0})], 0.0)
+    assert set(out) - {"a", "b", "c"} == set(score_fields("risk", shadows=2))
