@@ -26,13 +26,19 @@ def load_config_file(ctx: click.Context, param: click.Parameter, value: Path | N
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{value}: not valid TOML: {exc}") from None
     section: Any = data.get(ctx.info_name, data) if isinstance(data.get(ctx.info_name), dict) else data
-    known = {p.name: p for p in ctx.command.params if p.name}
+    # a setting is named like its long flag: `pattern` for --pattern (parameter `patterns`)
+    known: dict[str, str] = {}
+    for p in ctx.command.params:
+        for opt in getattr(p, "opts", []):
+            if opt.startswith("--") and p.name:
+                known[opt[2:].replace("-", "_")] = p.name
     defaults: dict[str, Any] = {}
     for key, setting in section.items():
         if isinstance(setting, dict):
             continue  # another command's section
-        name = key.replace("-", "_")
-        if name not in known or name == "config_file":
+        flag = key.replace("-", "_")
+        name = known.get(flag)
+        if name is None or name == "config_file":
             raise UserError(
                 f"{value}: unknown setting '{key}'",
                 hint="settings are the long option names of `gress detect --help`",

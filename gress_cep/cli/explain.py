@@ -14,6 +14,7 @@ from gress_cep.dsl import ast, load_file
 from gress_cep.nfa.compiler import compile_pattern
 from gress_cep.nfa.describe import describe, skip_text, to_dot
 from gress_cep.nfa.model import Nfa
+from gress_cep.runtime.durations import format_duration
 
 
 @click.command("explain")
@@ -52,13 +53,17 @@ def command(file: Path, patterns: tuple[str, ...], as_dot: bool, as_json: bool) 
 
 
 def _tree(nfa: Nfa) -> Tree:
-    window = f"within {nfa.within_ms} ms" if nfa.within_ms is not None else "no window"
+    window = f"within {format_duration(nfa.within_ms)}" if nfa.within_ms is not None else "no window"
     root = Tree(f"[bold]pattern {nfa.name}[/]  ({window}, {skip_text(nfa)})")
     for state in nfa.states:
-        kind = "start" if state is nfa.start else state.kind
-        extra = f", at most {state.window_ms} ms after the previous event" if state.window_ms else ""
-        node = root.add(f"[cyan]state {state.id}[/] {_plain(state.label)} [dim]({kind}{extra})[/]")
+        start = state is nfa.start
+        kind = "start: a partial match may begin at every event" if start else state.kind
+        if state.window_ms:
+            kind += f", at most {format_duration(state.window_ms)} after the previous event"
+        node = root.add(f"[cyan]state {state.id}[/] {_plain(state.label)} [dim]({kind})[/]")
         for action, items in (("take", state.takes), ("ignore", state.ignores), ("proceed", state.proceeds)):
+            if start and action == "ignore":
+                continue  # the start state never skips: it stays and waits for the next event
             for target, cond in items:
                 when = "" if cond.fn is None else f" if {_plain(cond.text)}"
                 node.add(f"[green]{action}[/] -> state {target.id} {_plain(target.label)}{when}")

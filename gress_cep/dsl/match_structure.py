@@ -37,8 +37,13 @@ class Variable:
 
 
 def is_loop(q: ast.Quantifier) -> bool:
-    """`+ * {n,} {n,m}` with n < m; not `?` or `{n}` (the loop-only modifiers need one)."""
+    """`+ * {n,} {n,m}` with n < m; not `?` or `{n}` (greedy and until need one)."""
     return q.high is None or q.high > q.low
+
+
+def repeats(q: ast.Quantifier) -> bool:
+    """More than one event: `+ * {n} {n,} {n,m}` with n or m > 1 (inner contiguity needs one)."""
+    return q.high is None or q.high > 1
 
 
 def visibility(reader: Variable, target: Variable) -> str | None:
@@ -200,7 +205,15 @@ class _Walk:
                 )
             elif word in ("greedy", "until") and group:
                 self.diag.error(span, f"'{word}' is not allowed on a group (as in Flink)")
-            elif word in LOOP_MODIFIERS and symbolic and not is_loop(q):
+            elif word in ("consecutive", "any") and symbolic and not repeats(q):
+                # contiguity between the events of a repetition: {n} has it too (Flink's
+                # times(n).consecutive()), a single event has none
+                self.diag.error(
+                    span,
+                    f"'{word}' applies to a repetition (+, *, {{n}}, {{n,}}, {{n,m}}), not to '{q_text}'",
+                    hint=f"'{q_text}' matches one event at most",
+                )
+            elif word in ("greedy", "until") and symbolic and not is_loop(q):
                 self.diag.error(
                     span,
                     f"'{word}' applies to a loop (+, *, {{n,}}, {{n,m}}), not to '{q_text}'",

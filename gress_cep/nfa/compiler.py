@@ -21,6 +21,7 @@ element before it (DSL §3.1):
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from dataclasses import dataclass
 
 from gress_cep.dsl import ast
@@ -174,16 +175,23 @@ class NfaCompiler:
                 if not state.is_final and state.window_ms is None:
                     state.window_ms = within.duration.ms
 
-    def _reachable(self, start: State) -> list[State]:
-        seen: dict[int, State] = {}
-        todo = [start]
-        while todo:
-            s = todo.pop()
-            if s.id in seen:
+    @staticmethod
+    def _reachable(start: State) -> list[State]:
+        """The states reachable from the start, numbered in breadth-first order from 0 (the
+        start), so that `gress explain` reads from the beginning of the pattern."""
+        order: list[State] = []
+        seen: set[int] = set()
+        queue = deque([start])
+        while queue:
+            s = queue.popleft()
+            if id(s) in seen:
                 continue
-            seen[s.id] = s
-            todo.extend(t for t, _ in s.takes + s.ignores + s.proceeds)
-        return sorted(seen.values(), key=lambda s: s.id)
+            seen.add(id(s))
+            order.append(s)
+            queue.extend(t for t, _ in s.takes + s.proceeds + s.ignores)
+        for number, s in enumerate(order):
+            s.id = number
+        return order
 
     # ------------------------------------------------------------------ sequences
     def _items(self, node: ast.Sequence) -> list[_Item]:

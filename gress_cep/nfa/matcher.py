@@ -139,6 +139,7 @@ class Matcher:
         self._prune = _pruning_rule(nfa)
         self._has_windows = self.within is not None or any(p.window for p in self.plans.values())
         self._start_run = Run(self.start, None, 0, 0, 0, self.initial_aggs)
+        self._var_index = {v: i for i, v in enumerate(nfa.variables)}
         self._start_filter = _start_filter(self.start, self._start_run)
 
     # ------------------------------------------------------------------ events
@@ -340,6 +341,7 @@ class Matcher:
         if len(keep) != len(ks.runs):
             ks.runs = keep
             matches.extend(self._emit(key, ks, finals))
+            timeouts.sort(key=lambda c: c.start_seq)
 
     def advance(self, t: float) -> tuple[list[Completed], list[Completed]]:
         """The watermark reached t: expire every key's runs whose window closed."""
@@ -379,18 +381,18 @@ class Matcher:
     def _emit(self, key: Any, ks: KeyState, finals: list[Run]) -> list[Completed]:
         """Flink's processMatchesAccordingToSkipStrategy."""
         if self._prune is None:  # skip no: everything at once, ordered by first event
-            finals.sort(key=lambda r: r.start_seq)
+            finals.sort(key=lambda r: _match_order(r, self._var_index))
             self.stats.matches += len(finals)
             return [self._completed(key, r) for r in finals]
         for run in finals:
             self._order += 1
-            heapq.heappush(ks.held, (run.start_seq, self._order, self._completed(key, run)))
+            heapq.heappush(ks.held, (*_match_order(run, self._var_index), self._order, self._completed(key, run)))
         out: list[Completed] = []
         while ks.held:
             first_seq = ks.held[0][0]
             if ks.runs and min(r.start_seq for r in ks.runs) < first_seq:
                 break  # a partial match that started earlier may still complete first
-            match = heapq.heappop(ks.held)[2]
+            match = heapq.heappop(ks.held)[-1]
             limit = self._prune(match)
             if limit is not None:
                 inclusive, bound = limit
@@ -404,6 +406,18 @@ class Matcher:
             out.append(match)
         self.stats.matches += len(out)
         return out
+
+
+def _match_order(run: Run, var_index: dict[str, int]) -> tuple[int, int, tuple[int, ...], tuple[int, ...]]:
+    """The order in which matches come out: by first event, then by last event, then by the
+    events in between (compared in order, so that of two matches with the same ends the one
+    that took more early events comes first — with `skip past last` it is the one kept), then
+    by which variables took them. Flink leaves ties between matches with the same first event
+    unordered; this is the documented, deterministic choice."""
+    nodes = path(run.node)
+    seqs = tuple(n.seq for n in nodes)
+    variables = tuple(var_index[n.var] for n in nodes)
+    return (run.start_seq, seqs[-1] if seqs else run.start_seq, seqs, variables)
 
 
 def _pruning_rule(nfa: Nfa) -> Callable[[Completed], tuple[bool, int] | None] | None:

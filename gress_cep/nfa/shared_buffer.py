@@ -18,7 +18,7 @@ Record = dict[str, Any]
 class Node:
     """One event taken by a variable: (variable, event, arrival seq, event time, parent)."""
 
-    __slots__ = ("event", "parent", "seq", "ts", "var")
+    __slots__ = ("depth", "event", "parent", "seq", "ts", "var")
 
     def __init__(self, var: str, event: Record, seq: int, ts: int, parent: Node | None) -> None:
         self.var = var
@@ -26,6 +26,7 @@ class Node:
         self.seq = seq
         self.ts = ts
         self.parent = parent
+        self.depth = 1 if parent is None else parent.depth + 1  # events in the partial match
 
 
 def path(node: Node | None) -> list[Node]:

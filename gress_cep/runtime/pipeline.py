@@ -154,8 +154,7 @@ class Pipeline:
                 active.remove(inp)
                 inp.stream.tracker.finish_input(inp.index)
             self._tick(out)
-            if out:
-                yield out
+            yield out  # even when empty: the caller updates progress and commits between rounds
         out = RoundOutput()
         if not self.stopping:
             self._finish(out)

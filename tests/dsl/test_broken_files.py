@@ -281,7 +281,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "consecutive on an optional element",
         "stream s\npattern p\n    match a -> b? consecutive\n",
-        ["3:19: error: 'consecutive' applies to a loop (+, *, {n,}, {n,m}), not to '?'"],
+        ["3:19: error: 'consecutive' applies to a repetition (+, *, {n}, {n,}, {n,m}), not to '?'"],
     ),
     (
         "until on an exact count",

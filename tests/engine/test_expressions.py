@@ -1,0 +1,204 @@
+"""Compiled expressions: values, null semantics, safety (DSL §3.2)."""
+
+import pytest
+
+from gress_cep.dsl.expressions import (
+    SlotTable,
+    compile_condition,
+    compile_match_expression,
+    compile_record_expression,
+    compile_record_predicate,
+    compile_slot_update,
+    output_name,
+)
+from gress_cep.dsl.parser import parse, parse_expression
+
+
+def value(text, record):
+    return compile_record_expression(parse_expression(text))(record)
+
+
+def holds(text, record):
+    return compile_record_predicate(parse_expression(text))(record)
+
+
+@pytest.mark.parametrize(
+    ("text", "record", "expected"),
+    [
+        ("amount * 2 + 1", {"amount": 3}, 7),
+        ("amount / 4", {"amount": 2}, 0.5),
+        ("amount % 5", {"amount": 12}, 2),
+        ("-amount", {"amount": 3}, -3),
+        ("abs(amount)", {"amount": -3}, 3),
+        ("round(amount, 1)", {"amount": 2.345}, 2.3),
+        ("round(amount)", {"amount": 2.6}, 3),
+        ("floor(amount) + ceil(amount)", {"amount": 2.5}, 5),
+        ("lower(name) + upper(name)", {"name": "Ab"}, "abAB"),
+        ("len(name)", {"name": "abc"}, 3),
+        ("hour(ts)", {"ts": 3 * 3_600_000 + 5}, 3),
+        ("minute(ts)", {"ts": 7 * 60_000}, 7),
+        ("dayofweek(ts)", {"ts": 0}, 4),  # 1970-01-01 was a Thursday
+        ("max(a, b)", {"a": 1, "b": 5}, 5),
+        ("min(a, b)", {"a": 1, "b": 5}, 1),
+        ("inner.x", {"inner": {"x": 9}}, 9),
+        ("`odd-name` + 1", {"odd-name": 1}, 2),
+        ("10s", {}, 10_000),
+    ],
+)
+def test_values(text, record, expected):
+    assert value(text, record) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["missing + 1", "-missing", "abs(missing)", "inner.x", "amount / 0", "name * name", "name - 1"],
+)
+def test_missing_or_impossible_values_are_null(text):
+    assert value(text, {"amount": 3, "name": "x", "inner": 5}) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "record", "expected"),
+    [
+        ('kind == "A"', {"kind": "A"}, True),
+        ('kind != "A"', {"kind": "B"}, True),
+        ("amount between 1 and 5", {"amount": 5}, True),
+        ("amount not between 1 and 5", {"amount": 6}, True),
+        ('kind in ["A", "B"]', {"kind": "B"}, True),
+        ('kind not in ["A", "B"]', {"kind": "C"}, True),
+        ("note is null", {}, True),
+        ("note is not null", {"note": 1}, True),
+        ('name matches "^ab+c$"', {"name": "abbc"}, True),
+        ('name matches "b"', {"name": "abc"}, True),  # found anywhere, like SQL REGEXP_LIKE
+        ('name not matches "z"', {"name": "abc"}, True),
+        ('startswith(name, "ab") and endswith(name, "c")', {"name": "abc"}, True),
+        ('contains(name, "b") or false', {"name": "abc"}, True),
+        ("flag", {"flag": True}, True),
+        ("not flag", {"flag": False}, True),
+    ],
+)
+def test_conditions(text, record, expected):
+    assert holds(text, record) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'kind == "A"',
+        'kind != "A"',
+        "amount < 5",
+        "amount >= 5",
+        "amount between 1 and 5",
+        "amount not between 1 and 5",
+        'kind in ["A"]',
+        'kind not in ["A"]',
+        'kind matches "A"',
+        'kind not matches "A"',
+        "amount == other",
+        "amount != other",
+    ],
+)
+def test_a_comparison_with_a_missing_field_is_false(text):
+    assert holds(text, {}) is False
+
+
+def test_not_negates_a_false_comparison_with_a_missing_field():
+    # two-valued logic (docs/language.md): the comparison is false, so `not` makes it true
+    assert holds("not (amount > 5)", {}) is True
+
+
+@pytest.mark.parametrize(
+    ("text", "record"),
+    [("amount < 5", {"amount": "abc"}), ('name > 3', {"name": "x"}), ("amount + 1 > 2", {"amount": "a"})],
+)
+def test_a_comparison_between_incompatible_types_is_false(text, record):
+    assert holds(text, record) is False
+
+
+def test_an_incompatible_comparison_does_not_spoil_the_rest_of_the_condition():
+    assert holds('amount < 5 or kind == "A"', {"amount": "abc", "kind": "A"}) is True
+
+
+def test_generated_code_contains_names_only_as_string_constants():
+    fn = compile_record_predicate(parse_expression("__import__ == 1 and os.system == 2"))
+    source = fn.__gress_source__
+    assert "e.get('__import__')" in source
+    assert "_nested(e.get('os'), 'system')" in source
+    assert fn({"__import__": 1, "os": {"system": 2}}) is True
+
+
+class _Run:
+    def __init__(self, aggs):
+        self.aggs = aggs
+
+
+def test_aggregates_in_a_loop_condition_include_the_candidate():
+    slots = SlotTable()
+    cond = compile_condition(
+        parse_expression("amount > avg(b.amount) and count(b) <= 3"), "b", {"a", "b"}, slots
+    )
+    update = compile_slot_update(slots, "b")
+    run = _Run(slots.initial())
+    results = []
+    for amount in (10, 20, 5, 30):
+        results.append(cond({"amount": amount}, run))
+        run.aggs = update(run.aggs, {"amount": amount})
+    # 10 > 10? no · 20 > 15 yes · 5 > 11.7 no · count would be 4
+    assert results == [False, True, False, False]
+
+
+def test_aggregates_in_until_cover_only_the_events_already_taken():
+    slots = SlotTable()
+    until = compile_condition(parse_expression("count(b) >= 2"), "b", {"b"}, slots, including_candidate=False)
+    update = compile_slot_update(slots, "b")
+    run = _Run(slots.initial())
+    seen = []
+    for amount in (1, 2, 3):
+        seen.append(until({"amount": amount}, run))
+        run.aggs = update(run.aggs, {"amount": amount})
+    assert seen == [False, False, True]
+
+
+def test_first_last_and_prev_of_a_loop_seen_from_a_later_variable():
+    slots = SlotTable()
+    cond = compile_condition(
+        parse_expression("first(b).v == 1 and last(b).v == 3 and prev(b).v == 2 and b.v == 3"),
+        "c",
+        {"b", "c"},
+        slots,
+    )
+    update = compile_slot_update(slots, "b")
+    run = _Run(slots.initial())
+    assert cond({}, run) is False  # b matched nothing yet: null, so false
+    for v in (1, 2, 3):
+        run.aggs = update(run.aggs, {"v": v})
+    assert cond({}, run) is True
+
+
+def test_emit_expressions_over_a_match():
+    m = {"small": [{"amount": 1}, {"amount": 2}], "big": [{"amount": 900, "merchant": "x"}]}
+    variables = {"small", "big"}
+    last = m["big"][0]
+
+    def emit(text):
+        return compile_match_expression(parse_expression(text), variables)(m, last)
+
+    assert emit("count(small)") == 2
+    assert emit("sum(small.amount)") == 3
+    assert emit("avg(small.amount)") == 1.5
+    assert emit("max(small.amount)") == 2
+    assert emit("first(small).amount") == 1
+    assert emit("last(small).amount") == 2
+    assert emit("prev(small).amount") == 1
+    assert emit("big.amount") == 900
+    assert emit("merchant") == "x"  # a bare name: the match's last event
+    assert emit("count(none_here)") == 0
+
+
+@pytest.mark.parametrize(
+    ("item", "name"),
+    [("big.amount", "big_amount"), ("count(small)", "count_small"), ("card_id", "card_id"), ("x as y", "y")],
+)
+def test_output_names(item, name):
+    program = parse(f"stream s\npattern p\n    from s\n    match a\n    emit {item}\n")
+    assert output_name(program.declarations[1].emit[0]) == name
