@@ -53,7 +53,7 @@ def load_session(path: Path, threads: int | None = None) -> ort.InferenceSession
         options.intra_op_num_threads = threads or 1
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3  # errors only: warnings about the graph are not the user's
+        options.log_severity_level = 4  # fatal only: gress reports failed calls itself
         try:
             session = ort.InferenceSession(
                 os.fspath(path), options, providers=["CPUExecutionProvider"]
