@@ -42,7 +42,7 @@ def read_source(path: str | Path) -> str:
     """The text of a pattern file; an unreadable file is one clear error, not a traceback."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a byte-order mark is not text
     except UnicodeDecodeError as exc:
         problem = f"cannot read the file: it is not UTF-8 text (byte {exc.start})"
     except OSError as exc:

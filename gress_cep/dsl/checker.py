@@ -34,10 +34,18 @@ _WINDOW_FIELDS: dict[str, Type] = {"window_start": "timestamp", "window_end": "t
 def check(program: ast.Program, diag: Diagnostics, *, base_dir: Path | None = None) -> None:
     """Record every semantic error and warning of `program` in `diag`.
 
-    `base_dir` is the folder that model paths are relative to; the model file checks that
-    will use it live in gress_cep/models.
+    `base_dir` is the folder that model paths are relative to: with it, the model files are
+    opened and checked against `inputs` and `output` too (gress_cep.models.check_model).
     """
     _Checker(program, diag).run()
+    if base_dir is not None:
+        models = program.of_type(ast.Model)
+        if models:
+            # imported here: onnxruntime loads only for files that declare models
+            from gress_cep.models.check import check_model
+
+            for model in models:
+                check_model(model, base_dir, diag)
     _drop_repeats(diag)
 
 
@@ -323,16 +331,22 @@ class _Checker:
         return joined
 
     def score(self, op: ast.ScoreOp, record: Record) -> Record:
+        """`score m as r` adds the float `r` (and the variant and shadow fields; see
+        gress_cep/models/fields.py)."""
         model = self.models.get(op.model.text)
+        fields = dict(record.fields)
         if model is None:
             if op.model.text not in self.broken:
                 suggestion = did_you_mean(op.model.text, self.models) or ""
                 self.diag.error(op.model.span, f"unknown model '{op.model.text}'{suggestion}")
-        else:
-            self.scored.add(id(model))
-            self.model_use(model, record)
-        fields = dict(record.fields)
-        fields[op.alias.text] = "float"
+            fields[op.alias.text] = "float"
+            return Record(fields, record.open, record.joined)
+        self.scored.add(id(model))
+        self.model_use(model, record)
+        # imported here: the models package loads onnxruntime
+        from gress_cep.models.fields import score_fields
+
+        fields.update(score_fields(op.alias.text, len(model.shadows)))
         return Record(fields, record.open, record.joined)
 
     def window(self, op: ast.WindowOp, record: Record, place: str) -> None:

@@ -18,8 +18,6 @@ from gress_cep.dsl.source_text import SourceText
 # one enclosing branch: (the alternation/conjunction node's number, branch index, "|" or "&")
 Branch = tuple[int, int, str]
 
-LOOP_MODIFIERS = ("greedy", "until", "consecutive", "any")
-
 
 @dataclass(slots=True)
 class Variable:
@@ -210,7 +208,8 @@ class _Walk:
                 # times(n).consecutive()), a single event has none
                 self.diag.error(
                     span,
-                    f"'{word}' applies to a repetition (+, *, {{n}}, {{n,}}, {{n,m}}), not to '{q_text}'",
+                    f"'{word}' applies to a repetition (+, *, {{n}}, {{n,}}, {{n,m}}), "
+                    f"not to '{q_text}'",
                     hint=f"'{q_text}' matches one event at most",
                 )
             elif word in ("greedy", "until") and symbolic and not is_loop(q):

@@ -182,3 +182,14 @@ def test_a_join_views_records_are_read_through_its_aliases() -> None:
 
 def test_selected_join_fields_are_named_alias_underscore_field() -> None:
     assert errors(view_pattern("flat", 'p_card_id != "" and login_ip != ""')) == []
+
+
+def test_score_adds_the_variant_and_shadow_fields() -> None:
+    text = (
+        'stream s\n    schema { x: float }\nmodel m = onnx "a.onnx"\n    inputs (x)\n'
+        '    shadow onnx "b.onnx"\n'
+        "view v = s | score m as risk\n"
+        "pattern p\n    from v\n    match a\n    where\n"
+        '        a: risk > 0.5 and risk_shadow > 0.5 and risk_model != "a.onnx"\n'
+    )
+    assert problems(text) == []
