@@ -164,6 +164,8 @@ class KafkaSource:
         self._consumer: Consumer = _client(Consumer, {**defaults, **conf})
         partitions = topic_partitions(self._consumer, topic, config)
         self._grouped = config.group is not None
+        # cooperative rebalancing hands out partitions incrementally
+        self._cooperative = "cooperative" in str(conf.get("partition.assignment.strategy", ""))
         self._stop_at_end = config.stop_at_end
         self._next: dict[int, int] = {}  # partition -> next offset to read
         self._start = {int(p): int(o) for p, o in (start or {}).get("offsets", {}).items()}
@@ -189,7 +191,7 @@ class KafkaSource:
         for tp in partitions:
             if tp.partition in self._start:  # a given start position wins once
                 tp.offset = self._start.pop(tp.partition)
-        if consumer.rebalance_protocol() == "COOPERATIVE":
+        if self._cooperative:
             consumer.incremental_assign(partitions)
             self._assigned |= {tp.partition for tp in partitions}
         else:
