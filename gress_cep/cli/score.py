@@ -28,6 +28,7 @@ from gress_cep.errors import UserError
 from gress_cep.models.features import feature_from_expr
 from gress_cep.models.scorer import Scorer
 from gress_cep.models.session import OnnxModel
+from gress_cep.models.stats import VariantStats
 from gress_cep.operators.score import DEFAULT_BATCH, ScoreOperator
 
 POLL = 4096  # records read per poll of the source
@@ -280,24 +281,32 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def stats_table(stats: list[VariantStats]) -> Table:
+    """Rows, inference calls, failed rows and call latency per model file (each A/B variant and
+    shadow): the models part of a run summary."""
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("model", "file", "role", "rows", "batches", "failed", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column in ("model", "file", "role") else "right")
+    for s in stats:
+        table.add_row(
+            s.model,
+            s.variant,
+            s.role,
+            f"{s.rows:,}",
+            f"{s.batches:,}",
+            f"{s.failed_rows:,}",
+            _ms(s.latency_ms(50)),
+            _ms(s.latency_ms(99)),
+        )
+    return table
+
+
 def _summary(scorer: Scorer, rows: int, elapsed: float, dead: _DeadLetters) -> None:
     err_console.print(
         f"[bold]done[/] in {elapsed:.2f}s: {rows:,} rows read ({rows / max(elapsed, 1e-9):,.0f}/s)",
         highlight=False,
     )
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("model", "rows", "batches", "failed", "p50 ms", "p99 ms"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for stats in scorer.stats:
-        table.add_row(
-            stats.variant,
-            f"{stats.rows:,}",
-            f"{stats.batches:,}",
-            f"{stats.failed_rows:,}",
-            _ms(stats.latency_ms(50)),
-            _ms(stats.latency_ms(99)),
-        )
-    err_console.print(table)
+    err_console.print(stats_table(scorer.stats))
     err_console.print("    (latency: one inference call on one batch)", style="dim")
     if scorer.incomplete_rows:
         err_console.print(

@@ -66,7 +66,8 @@ def test_records_go_to_stdout_and_the_summary_to_stderr(
     ]
     assert "10 rows read" in result.stderr
     # the model's row: 10 rows, 3 batches, 0 failed, then the latency percentiles
-    assert re.search(r"linear\.onnx\W+10\W+3\W+0\W+\d+\.\d\d\W+\d+\.\d\d", result.stderr)
+    row = r"linear\W+\S+linear\.onnx\W+primary\W+10\W+3\W+0\W+\d+\.\d\d\W+\d+\.\d\d"
+    assert re.search(row, result.stderr)
 
 
 @pytest.mark.parametrize(
