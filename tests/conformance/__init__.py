@@ -1,0 +1,1 @@
+"""Conformance suite: what every pattern construct must do, written as tables of cases."""
