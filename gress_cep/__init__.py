@@ -1,9 +1,9 @@
 """gress: complex event processing and in-stream ML scoring for Python.
 
-    import gress_cep
-    program = gress_cep.compile("rules.gress")
-    for match in program.run({"payments": events}):
-        ...
+import gress_cep
+program = gress_cep.compile("rules.gress")
+for match in program.run({"payments": events}):
+    ...
 """
 
 from gress_cep.api import Program, compile

@@ -1,8 +1,8 @@
 """The Python API: compile a pattern file once, run it over any iterables of dicts.
 
-    program = gress_cep.compile("rules.gress")          # a path, or the text itself
-    for match in program.run({"payments": events}):    # events: any iterable of dicts
-        print(match["pattern"], match["key"])
+program = gress_cep.compile("rules.gress")          # a path, or the text itself
+for match in program.run({"payments": events}):    # events: any iterable of dicts
+    print(match["pattern"], match["key"])
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class Program:
         for name, records in inputs.items():
             if name not in plan.streams:
                 raise UserError(
-                    f"no stream named '{name}'", hint="streams in the file: " + ", ".join(self.streams)
+                    f"no stream named '{name}'",
+                    hint="streams in the file: " + ", ".join(self.streams),
                 )
             sources[name] = [IterableSource(records, description=name)]
         pipeline = Pipeline(plan, sources)
@@ -83,7 +84,7 @@ class Program:
             yield from out.matches
 
 
-def compile(source: str | Path) -> Program:  # noqa: A001 - the natural name for this API
+def compile(source: str | Path) -> Program:
     """Parse and check a pattern file (a path, or the text itself); raise GressError on errors."""
     if isinstance(source, Path) or (
         isinstance(source, str) and "\n" not in source and source.endswith(".gress")

@@ -30,30 +30,113 @@ COMMIT_EVERY_S = 5.0
 @click.command("detect")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "-i", "--input", "inputs", multiple=True, metavar="[STREAM=]SOURCE",
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="[STREAM=]SOURCE",
     help="A path (.jsonl .json .csv .avro), '-' for stdin, or kafka:TOPIC. Repeatable; "
     "STREAM may be left out when the file declares one stream.",
 )
 @click.option(
-    "-o", "--output", default="-", show_default=True, metavar="SINK",
-    help="'-': a live table on a terminal, JSON Lines when piped; a path (.jsonl .csv .avro); or kafka:TOPIC.",
+    "-o",
+    "--output",
+    default="-",
+    show_default=True,
+    metavar="SINK",
+    help="'-': a live table on a terminal, JSON Lines when piped; "
+    "a path (.jsonl .csv .avro); or kafka:TOPIC.",
 )
-@click.option("--pattern", "patterns", multiple=True, metavar="NAME", help="Run only these patterns (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv", "avro"]), help="When the extension does not say.")
-@click.option("--bootstrap-servers", envvar="GRESS_BOOTSTRAP_SERVERS", metavar="HOST:PORT", help="Kafka brokers [env GRESS_BOOTSTRAP_SERVERS].")
-@click.option("--kafka-config", multiple=True, metavar="KEY=VALUE", help="Passed to the Kafka client: security, tuning (repeatable).")
-@click.option("--schema-registry", envvar="GRESS_SCHEMA_REGISTRY", metavar="URL", help="Confluent Schema Registry [env GRESS_SCHEMA_REGISTRY].")
-@click.option("--group", envvar="GRESS_GROUP", metavar="ID", help="Kafka consumer group: workers with one group share the input.")
-@click.option("--from-beginning", is_flag=True, help="Kafka: start at the earliest offsets when no position is stored.")
-@click.option("--stop-at-end", is_flag=True, help="Kafka: stop once every partition reaches the end it had at start.")
-@click.option("--dead-letter", metavar="SINK", help="Where undecodable or invalid records go, with the reason.")
+@click.option(
+    "--pattern",
+    "patterns",
+    multiple=True,
+    metavar="NAME",
+    help="Run only these patterns (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "json", "csv", "avro"]),
+    help="When the extension does not say.",
+)
+@click.option(
+    "--bootstrap-servers",
+    envvar="GRESS_BOOTSTRAP_SERVERS",
+    metavar="HOST:PORT",
+    help="Kafka brokers [env GRESS_BOOTSTRAP_SERVERS].",
+)
+@click.option(
+    "--kafka-config",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Passed to the Kafka client: security, tuning (repeatable).",
+)
+@click.option(
+    "--schema-registry",
+    envvar="GRESS_SCHEMA_REGISTRY",
+    metavar="URL",
+    help="Confluent Schema Registry [env GRESS_SCHEMA_REGISTRY].",
+)
+@click.option(
+    "--group",
+    envvar="GRESS_GROUP",
+    metavar="ID",
+    help="Kafka consumer group: workers with one group share the input.",
+)
+@click.option(
+    "--from-beginning",
+    is_flag=True,
+    help="Kafka: start at the earliest offsets when no position is stored.",
+)
+@click.option(
+    "--stop-at-end",
+    is_flag=True,
+    help="Kafka: stop once every partition reaches the end it had at start.",
+)
+@click.option(
+    "--dead-letter",
+    metavar="SINK",
+    help="Where undecodable or invalid records go, with the reason.",
+)
 @click.option("--late", metavar="SINK", help="Where records behind the watermark go.")
-@click.option("--timeouts", metavar="SINK", help="Where expired partial matches go (patterns with 'on timeout emit').")
-@click.option("--idle-timeout", default="30s", show_default=True, metavar="DURATION", help="A quiet input partition stops holding event time back after this long.")
-@click.option("--max-partial-matches", default=10_000, show_default=True, type=click.IntRange(min=1), help="Per key and pattern; beyond it the oldest are dropped and counted.")
-@click.option("--metrics-port", type=click.IntRange(1, 65535), metavar="N", help="Serve Prometheus metrics on 127.0.0.1:N/metrics.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), is_eager=True, expose_value=False, callback=load_config_file, help="gress.toml; precedence: flags > env GRESS_* > file > defaults.")
-@click.option("-q", "--quiet/--progress", default=None, help="Progress on stderr (default: on a terminal).")
+@click.option(
+    "--timeouts",
+    metavar="SINK",
+    help="Where expired partial matches go (patterns with 'on timeout emit').",
+)
+@click.option(
+    "--idle-timeout",
+    default="30s",
+    show_default=True,
+    metavar="DURATION",
+    help="A quiet input partition stops holding event time back after this long.",
+)
+@click.option(
+    "--max-partial-matches",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Per key and pattern; beyond it the oldest are dropped and counted.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    metavar="N",
+    help="Serve Prometheus metrics on 127.0.0.1:N/metrics.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    is_eager=True,
+    expose_value=False,
+    callback=load_config_file,
+    help="gress.toml; precedence: flags > env GRESS_* > file > defaults.",
+)
+@click.option(
+    "-q", "--quiet/--progress", default=None, help="Progress on stderr (default: on a terminal)."
+)
 def command(
     file: Path,
     inputs: tuple[str, ...],
@@ -82,7 +165,8 @@ def command(
       gress detect fraud.gress -i payments=payments.jsonl -o alerts.jsonl --late late.jsonl
       cat events.jsonl | gress detect rules.gress -i - | jq .
       gress detect fraud.gress -i payments=kafka:payments -o kafka:alerts \\
-          --bootstrap-servers 127.0.0.1:9092 --schema-registry http://127.0.0.1:8081 --from-beginning
+          --bootstrap-servers 127.0.0.1:9092 --schema-registry http://127.0.0.1:8081 \\
+          --from-beginning
 
     At the end (or on Ctrl-C) a summary goes to stderr: per pattern the records in, matches,
     late, dead letters and filtered records — and the numbers add up.
@@ -151,7 +235,9 @@ def command(
         pipeline.close()
         if metrics is not None:
             metrics.close()
-    print_summary(err_console, pipeline, time.monotonic() - started, sinks, interrupted=interrupted())
+    print_summary(
+        err_console, pipeline, time.monotonic() - started, sinks, interrupted=interrupted()
+    )
 
 
 def _open_inputs(
@@ -183,13 +269,24 @@ class _Sinks:
     """The outputs of a run; what has no sink is counted and reported."""
 
     def __init__(
-        self, output: str, dead_letter: str | None, late: str | None, timeouts: str | None, config: ConnectorConfig
+        self,
+        output: str,
+        dead_letter: str | None,
+        late: str | None,
+        timeouts: str | None,
+        config: ConnectorConfig,
     ) -> None:
         self.terminal = output == "-" and sys.stdout.isatty()
-        self.matches: Sink | None = None if self.terminal else open_sink(output, config, role="matches")
-        self.dead: Sink | None = open_sink(dead_letter, config, role="dead-letter") if dead_letter else None
+        self.matches: Sink | None = (
+            None if self.terminal else open_sink(output, config, role="matches")
+        )
+        self.dead: Sink | None = (
+            open_sink(dead_letter, config, role="dead-letter") if dead_letter else None
+        )
         self.late: Sink | None = open_sink(late, config, role="late") if late else None
-        self.timeouts: Sink | None = open_sink(timeouts, config, role="timeouts") if timeouts else None
+        self.timeouts: Sink | None = (
+            open_sink(timeouts, config, role="timeouts") if timeouts else None
+        )
         self.dead_samples: list[DeadLetter] = []
         self.unsaved = {"dead letters": 0, "late records": 0, "timeouts": 0}
         self.names = {"dead": dead_letter, "late": late, "timeouts": timeouts}

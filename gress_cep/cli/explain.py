@@ -45,7 +45,9 @@ def command(file: Path, patterns: tuple[str, ...], as_dot: bool, as_json: bool) 
     if as_dot:
         sys.stdout.write(to_dot(nfas))
     elif as_json:
-        sys.stdout.buffer.write(orjson.dumps([describe(n) for n in nfas], option=orjson.OPT_INDENT_2))
+        sys.stdout.buffer.write(
+            orjson.dumps([describe(n) for n in nfas], option=orjson.OPT_INDENT_2)
+        )
         sys.stdout.write("\n")
     else:
         for nfa in nfas:
@@ -53,7 +55,9 @@ def command(file: Path, patterns: tuple[str, ...], as_dot: bool, as_json: bool) 
 
 
 def _tree(nfa: Nfa) -> Tree:
-    window = f"within {format_duration(nfa.within_ms)}" if nfa.within_ms is not None else "no window"
+    window = (
+        f"within {format_duration(nfa.within_ms)}" if nfa.within_ms is not None else "no window"
+    )
     root = Tree(f"[bold]pattern {nfa.name}[/]  ({window}, {skip_text(nfa)})")
     for state in nfa.states:
         start = state is nfa.start
@@ -61,7 +65,11 @@ def _tree(nfa: Nfa) -> Tree:
         if state.window_ms:
             kind += f", at most {format_duration(state.window_ms)} after the previous event"
         node = root.add(f"[cyan]state {state.id}[/] {_plain(state.label)} [dim]({kind})[/]")
-        for action, items in (("take", state.takes), ("ignore", state.ignores), ("proceed", state.proceeds)):
+        for action, items in (
+            ("take", state.takes),
+            ("ignore", state.ignores),
+            ("proceed", state.proceeds),
+        ):
             if start and action == "ignore":
                 continue  # the start state never skips: it stays and waits for the next event
             for target, cond in items:

@@ -64,7 +64,9 @@ class LiveView:
         for column in ("end", "pattern", "key", "details"):
             table.add_column(column, overflow="fold")
         for m in self.rows:
-            table.add_row(format_time(m.get("end")), str(m.get("pattern")), str(m.get("key")), _details(m))
+            table.add_row(
+                format_time(m.get("end")), str(m.get("pattern")), str(m.get("key")), _details(m)
+            )
         return Group(table)
 
     def close(self) -> None:
@@ -106,7 +108,9 @@ class ProgressLine:
         self.live.stop()
 
 
-def print_summary(err: Console, pipeline: Pipeline, elapsed: float, sinks: Any, interrupted: bool) -> None:
+def print_summary(
+    err: Console, pipeline: Pipeline, elapsed: float, sinks: Any, interrupted: bool
+) -> None:
     rows = pipeline.summary()
     title = "stopped" if interrupted else "done"
     records = sum(s.counters.records_in for s in pipeline.streams.values())
@@ -116,7 +120,16 @@ def print_summary(err: Console, pipeline: Pipeline, elapsed: float, sinks: Any, 
         highlight=False,
     )
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("pattern", "records in", "processed", "matches", "timeouts", "late", "dead-letter", "filtered"):
+    for column in (
+        "pattern",
+        "records in",
+        "processed",
+        "matches",
+        "timeouts",
+        "late",
+        "dead-letter",
+        "filtered",
+    ):
         table.add_column(column, justify="right" if column != "pattern" else "left")
     for r in rows:
         table.add_row(
@@ -135,15 +148,28 @@ def print_summary(err: Console, pipeline: Pipeline, elapsed: float, sinks: Any, 
         if unaccounted:
             err.print(f"[yellow]note:[/] pattern {r.name}: {unaccounted:,} records still in flight")
         if r.held:
-            err.print(f"[yellow]note:[/] pattern {r.name}: {r.held:,} records were waiting for the watermark")
+            err.print(
+                f"[yellow]note:[/] pattern {r.name}: {r.held:,} records were waiting "
+                "for the watermark"
+            )
         if r.dropped_partial_matches:
             err.print(
-                f"[yellow]warning:[/] pattern {r.name}: {r.dropped_partial_matches:,} partial matches "
+                f"[yellow]warning:[/] pattern {r.name}: "
+                f"{r.dropped_partial_matches:,} partial matches "
                 "dropped by --max-partial-matches (oldest first)"
             )
     for what, count in sinks.unsaved.items():
         if count:
-            flag = {"dead letters": "--dead-letter", "late records": "--late", "timeouts": "--timeouts"}[what]
-            err.print(f"[yellow]warning:[/] {count:,} {what} were counted but not written: add {flag} FILE to keep them")
+            flag = {
+                "dead letters": "--dead-letter",
+                "late records": "--late",
+                "timeouts": "--timeouts",
+            }[what]
+            err.print(
+                f"[yellow]warning:[/] {count:,} {what} were counted but not written: "
+                f"add {flag} FILE to keep them"
+            )
     for letter in sinks.dead_samples:
-        err.print(f"    dead letter from {letter.origin}: {letter.reason}", highlight=False, markup=False)
+        err.print(
+            f"    dead letter from {letter.origin}: {letter.reason}", highlight=False, markup=False
+        )

@@ -31,7 +31,11 @@ class IterableSource:
                 batch.records.append(item)
             else:
                 batch.dead.append(
-                    DeadLetter(repr(item), f"not a record (a dict): {type(item).__name__}", f"{self.description}[{self._count - 1}]")
+                    DeadLetter(
+                        repr(item),
+                        f"not a record (a dict): {type(item).__name__}",
+                        f"{self.description}[{self._count - 1}]",
+                    )
                 )
         return batch
 

@@ -288,7 +288,9 @@ class SlotTable:
         return self.index[key]
 
     def initial(self) -> tuple[Any, ...]:
-        return tuple((None, 0) if s.kind == "avg" else 0 if s.kind == "count" else None for s in self.slots)
+        return tuple(
+            (None, 0) if s.kind == "avg" else 0 if s.kind == "count" else None for s in self.slots
+        )
 
 
 def _fingerprint(node: ast.Expr | None) -> str:
@@ -323,7 +325,11 @@ class ConditionScope(Scope):
         own = var == self.var and self.including
         if which == "first":
             slot = self.slots.slot("first", var, None)
-            return f"(r.aggs[{slot}] if r.aggs[{slot}] is not None else e)" if own else f"r.aggs[{slot}]"
+            return (
+                f"(r.aggs[{slot}] if r.aggs[{slot}] is not None else e)"
+                if own
+                else f"r.aggs[{slot}]"
+            )
         if which == "last":
             if own:
                 return "e"
@@ -357,7 +363,12 @@ class ConditionScope(Scope):
             return f"_avg_pair(r.aggs[{slot}])" if kind == "avg" else f"r.aggs[{slot}]"
         # the candidate's own value joins the running aggregate
         value = gen.sub(arg, _OwnEventScope(var))
-        helper = {"sum": "_add_null", "min": "_min_null", "max": "_max_null", "avg": "_avg_pair_with"}
+        helper = {
+            "sum": "_add_null",
+            "min": "_min_null",
+            "max": "_max_null",
+            "avg": "_avg_pair_with",
+        }
         return f"{helper[kind]}(r.aggs[{slot}], {value})"
 
 
@@ -641,12 +652,16 @@ def compile_condition(
     return _build(expr, scope, f"cond_{_identifier(var)}", as_bool=True)
 
 
-def compile_match_expression(expr: ast.Expr, variables: set[str]) -> Callable[[dict[str, list[Record]], Record], Any]:
+def compile_match_expression(
+    expr: ast.Expr, variables: set[str]
+) -> Callable[[dict[str, list[Record]], Record], Any]:
     """An `emit` item: f(variable -> events, last event) -> value."""
     return _build(expr, MatchScope(variables), "emit_expr", as_bool=False)
 
 
-def compile_slot_update(slots: SlotTable, var: str) -> Callable[[tuple[Any, ...], Record], tuple[Any, ...]] | None:
+def compile_slot_update(
+    slots: SlotTable, var: str
+) -> Callable[[tuple[Any, ...], Record], tuple[Any, ...]] | None:
     """The function that updates the aggregate slots when `var` takes event `e`; None when
     no slot ranges over `var` (nothing to do)."""
     mine = [i for i, s in enumerate(slots.slots) if s.var == var]
@@ -673,7 +688,8 @@ def compile_slot_update(slots: SlotTable, var: str) -> Callable[[tuple[Any, ...]
                 parts.append(f"_max_null({old}, {value})")
             case "avg":
                 parts.append(
-                    f"({old} if (_v{i} := {value}) is None else (_add_null({old}[0], _v{i}), {old}[1] + 1))"
+                    f"({old} if (_v{i} := {value}) is None "
+                    f"else (_add_null({old}[0], _v{i}), {old}[1] + 1))"
                 )
             case "first":
                 parts.append(f"({old} if {old} is not None else e)")

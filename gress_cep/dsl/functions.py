@@ -68,27 +68,56 @@ SCALARS: dict[str, Function] = {
         Function("upper", 1, 1, ("string",), "string", _null_safe(str.upper), "upper case"),
         Function("len", 1, 1, ("any",), "int", _null_safe(len), "length of a string or list"),
         Function(
-            "startswith", 2, 2, ("string", "string"), "bool",
-            _null_safe(str.startswith), "startswith(s, prefix)",
+            "startswith",
+            2,
+            2,
+            ("string", "string"),
+            "bool",
+            _null_safe(str.startswith),
+            "startswith(s, prefix)",
         ),
         Function(
-            "endswith", 2, 2, ("string", "string"), "bool",
-            _null_safe(str.endswith), "endswith(s, suffix)",
+            "endswith",
+            2,
+            2,
+            ("string", "string"),
+            "bool",
+            _null_safe(str.endswith),
+            "endswith(s, suffix)",
         ),
         Function(
-            "contains", 2, 2, ("any", "any"), "bool", _null_safe(_contains),
+            "contains",
+            2,
+            2,
+            ("any", "any"),
+            "bool",
+            _null_safe(_contains),
             "contains(s, part): substring or list membership",
         ),
         Function(
-            "hour", 1, 1, ("timestamp",), "int", _null_safe(lambda ms: _utc(ms).hour),
+            "hour",
+            1,
+            1,
+            ("timestamp",),
+            "int",
+            _null_safe(lambda ms: _utc(ms).hour),
             "hour of day (UTC) of an epoch-ms timestamp",
         ),
         Function(
-            "minute", 1, 1, ("timestamp",), "int", _null_safe(lambda ms: _utc(ms).minute),
+            "minute",
+            1,
+            1,
+            ("timestamp",),
+            "int",
+            _null_safe(lambda ms: _utc(ms).minute),
             "minute of the hour (UTC)",
         ),
         Function(
-            "dayofweek", 1, 1, ("timestamp",), "int",
+            "dayofweek",
+            1,
+            1,
+            ("timestamp",),
+            "int",
             _null_safe(lambda ms: _utc(ms).isoweekday()),
             "ISO day of week (UTC): 1 = Monday .. 7 = Sunday",
         ),
@@ -117,4 +146,6 @@ def scalar(name: str) -> Function:
 
 
 def all_function_names() -> list[str]:
-    return sorted(set(SCALARS) | set(SCALAR_MINMAX) | set(PATTERN_AGGREGATES) | set(WINDOW_AGGREGATES))
+    return sorted(
+        set(SCALARS) | set(SCALAR_MINMAX) | set(PATTERN_AGGREGATES) | set(WINDOW_AGGREGATES)
+    )

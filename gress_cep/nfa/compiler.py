@@ -25,7 +25,12 @@ from collections import deque
 from dataclasses import dataclass
 
 from gress_cep.dsl import ast
-from gress_cep.dsl.expressions import SlotTable, compile_condition, compile_slot_update, uses_aggregates
+from gress_cep.dsl.expressions import (
+    SlotTable,
+    compile_condition,
+    compile_slot_update,
+    uses_aggregates,
+)
 from gress_cep.nfa.model import TRUE, Cond, Nfa, State, cond_and, cond_not, cond_or
 
 
@@ -127,8 +132,12 @@ class NfaCompiler:
         if quant.until is None:
             return None
         owner = var or "$group"
-        fn = compile_condition(quant.until, owner, self.var_set, self.slots, including_candidate=False)
-        return Cond(f"until {self.text(quant.until)}", fn, uses_aggregates(quant.until, self.var_set))
+        fn = compile_condition(
+            quant.until, owner, self.var_set, self.slots, including_candidate=False
+        )
+        return Cond(
+            f"until {self.text(quant.until)}", fn, uses_aggregates(quant.until, self.var_set)
+        )
 
     def text(self, node: ast.Expr) -> str:
         return source_text(self.source, node.span)
@@ -222,9 +231,11 @@ class NfaCompiler:
         if isinstance(element.atom, ast.VarRef):
             return self.take_cond(element.atom.name)
         inner = element.atom
-        firsts = [self._first_cond(b) for b in _branches(inner)] if not isinstance(inner, ast.Sequence) else [
-            self._first_cond(inner)
-        ]
+        firsts = (
+            [self._first_cond(b) for b in _branches(inner)]
+            if not isinstance(inner, ast.Sequence)
+            else [self._first_cond(inner)]
+        )
         result = firsts[0]
         for c in firsts[1:]:
             result = cond_or(result, c)
@@ -295,7 +306,9 @@ class NfaCompiler:
             looping = self._looping(item, loop_sink, follow)
             entry = self._times(item, looping, sink, quant.low, quant.low, head, nots, follow)
         elif quant.low != quant.high or quant.low > 1:
-            entry = self._times(item, sink, sink, quant.low, quant.high or quant.low, head, nots, follow)
+            entry = self._times(
+                item, sink, sink, quant.low, quant.high or quant.low, head, nots, follow
+            )
         else:
             take = self.take_cond(item.var) if item.var else TRUE
             entry = self._singleton(item, sink, sink, take, None, head, nots, follow, first=True)
@@ -414,10 +427,14 @@ class NfaCompiler:
             self._make_greedy(sink, take)
         last = sink
         for _ in range(low, high):
-            last = self._singleton(item, last, proceed, take, inner_ignore, None, nots, follow, optional=True)
+            last = self._singleton(
+                item, last, proceed, take, inner_ignore, None, nots, follow, optional=True
+            )
             self._add_follow_kill(last, follow)
         for _ in range(low - 1):
-            last = self._singleton(item, last, None, take, inner_ignore, None, nots, follow, optional=False)
+            last = self._singleton(
+                item, last, None, take, inner_ignore, None, nots, follow, optional=False
+            )
             self._add_follow_kill(last, follow)
         return self._singleton(item, last, proceed, take, None, head, nots, follow, first=True)
 
@@ -541,7 +558,13 @@ def _variables(node: ast.MatchExpr) -> list[str]:
     out: list[str] = []
 
     def visit(n: ast.MatchExpr) -> None:
-        for seq in (n.options if isinstance(n, ast.Alternation) else n.parts if isinstance(n, ast.Conjunction) else [n]):
+        for seq in (
+            n.options
+            if isinstance(n, ast.Alternation)
+            else n.parts
+            if isinstance(n, ast.Conjunction)
+            else [n]
+        ):
             if not isinstance(seq, ast.Sequence):
                 visit(seq)
                 continue
@@ -561,7 +584,13 @@ def negated_variables(node: ast.MatchExpr) -> list[str]:
     out: list[str] = []
 
     def visit(n: ast.MatchExpr) -> None:
-        for seq in (n.options if isinstance(n, ast.Alternation) else n.parts if isinstance(n, ast.Conjunction) else [n]):
+        for seq in (
+            n.options
+            if isinstance(n, ast.Alternation)
+            else n.parts
+            if isinstance(n, ast.Conjunction)
+            else [n]
+        ):
             if not isinstance(seq, ast.Sequence):
                 visit(seq)
                 continue
@@ -582,7 +611,13 @@ def _list_variables(node: ast.MatchExpr) -> set[str]:
     out: set[str] = set()
 
     def visit(n: ast.MatchExpr, quantified: bool) -> None:
-        for seq in (n.options if isinstance(n, ast.Alternation) else n.parts if isinstance(n, ast.Conjunction) else [n]):
+        for seq in (
+            n.options
+            if isinstance(n, ast.Alternation)
+            else n.parts
+            if isinstance(n, ast.Conjunction)
+            else [n]
+        ):
             if not isinstance(seq, ast.Sequence):
                 visit(seq, quantified)
                 continue

@@ -22,7 +22,11 @@ def skip_text(nfa: Nfa) -> str:
 def describe(nfa: Nfa) -> dict[str, Any]:
     def edges(state: State) -> list[dict[str, Any]]:
         out = []
-        for action, items in (("take", state.takes), ("ignore", state.ignores), ("proceed", state.proceeds)):
+        for action, items in (
+            ("take", state.takes),
+            ("ignore", state.ignores),
+            ("proceed", state.proceeds),
+        ):
             for target, cond in items:
                 out.append({"action": action, "to": target.id, "condition": cond.text})
         for var, cond in state.kills:
@@ -66,14 +70,18 @@ def to_dot(nfas: list[Nfa]) -> str:
             ):
                 for target, cond in items:
                     label = action if cond.fn is None else f"{action}: {cond.text}"
+                    style = "solid" if action == "take" else "dashed"
                     lines.append(
                         f'    "{nfa.name}:{s.id}" -> "{nfa.name}:{target.id}" '
-                        f'[label="{_esc(label)}",color={color},style={"dashed" if action != "take" else "solid"}];'
+                        f'[label="{_esc(label)}",color={color},style={style}];'
                     )
             for var, cond in s.kills:
-                lines.append(f'    "{nfa.name}:kill:{var}" [label="✗ {_esc(var)}",shape=box,color=red];')
                 lines.append(
-                    f'    "{nfa.name}:{s.id}" -> "{nfa.name}:kill:{var}" [label="kill: {_esc(cond.text)}",color=red];'
+                    f'    "{nfa.name}:kill:{var}" [label="✗ {_esc(var)}",shape=box,color=red];'
+                )
+                lines.append(
+                    f'    "{nfa.name}:{s.id}" -> "{nfa.name}:kill:{var}" '
+                    f'[label="kill: {_esc(cond.text)}",color=red];'
                 )
         lines.append("  }")
     lines.append("}")

@@ -61,12 +61,12 @@ class StatePlan:
     __slots__ = (
         "final",
         "id",
-        "simple",
         "ignores",
         "kills",
         "label",
         "pending",
         "proceeds",
+        "simple",
         "takes",
         "update",
         "var",
@@ -175,7 +175,9 @@ class Matcher:
             self._process(key, ks, e, ts, seq, matches, timeouts)
         return seq
 
-    def process(self, key: Any, event: Record, ts: int, seq: int) -> tuple[list[Completed], list[Completed]]:
+    def process(
+        self, key: Any, event: Record, ts: int, seq: int
+    ) -> tuple[list[Completed], list[Completed]]:
         """Offer one event; returns (matches, timeouts) in emission order."""
         matches: list[Completed] = []
         timeouts: list[Completed] = []
@@ -219,7 +221,14 @@ class Matcher:
             del self.keys[key]
 
     def _step(
-        self, run: Run, e: Record, ts: int, seq: int, is_start: bool, out: list[Run], finals: list[Run]
+        self,
+        run: Run,
+        e: Record,
+        ts: int,
+        seq: int,
+        is_start: bool,
+        out: list[Run],
+        finals: list[Run],
     ) -> None:
         """Flink's computeNextStates: the decision graph of one run for one event."""
         state = run.state
@@ -241,7 +250,9 @@ class Matcher:
             if not is_start:
                 for target, fn in state.ignores:
                     if fn is None or fn(e, run):
-                        new = Run(target, run.node, run.start_ts, run.prev_ts, run.start_seq, run.aggs)
+                        new = Run(
+                            target, run.node, run.start_ts, run.prev_ts, run.start_seq, run.aggs
+                        )
                         (finals if target.final else out).append(new)
             return
         takes: list[tuple[StatePlan, StatePlan]] = []
@@ -325,7 +336,9 @@ class Matcher:
             self._order += 1
             heapq.heappush(self._timers, (earliest, self._order, key))
 
-    def _expire(self, key: Any, ks: KeyState, t: float, matches: list[Completed], timeouts: list[Completed]) -> None:
+    def _expire(
+        self, key: Any, ks: KeyState, t: float, matches: list[Completed], timeouts: list[Completed]
+    ) -> None:
         """Flink's advanceTime for one key: prune runs whose window closed by t."""
         keep: list[Run] = []
         finals: list[Run] = []
@@ -386,7 +399,10 @@ class Matcher:
             return [self._completed(key, r) for r in finals]
         for run in finals:
             self._order += 1
-            heapq.heappush(ks.held, (*_match_order(run, self._var_index), self._order, self._completed(key, run)))
+            heapq.heappush(
+                ks.held,
+                (*_match_order(run, self._var_index), self._order, self._completed(key, run)),
+            )
         out: list[Completed] = []
         while ks.held:
             first_seq = ks.held[0][0]
@@ -408,7 +424,9 @@ class Matcher:
         return out
 
 
-def _match_order(run: Run, var_index: dict[str, int]) -> tuple[int, int, tuple[int, ...], tuple[int, ...]]:
+def _match_order(
+    run: Run, var_index: dict[str, int]
+) -> tuple[int, int, tuple[int, ...], tuple[int, ...]]:
     """The order in which matches come out: by first event, then by last event, then by the
     events in between (compared in order, so that of two matches with the same ends the one
     that took more early events comes first — with `skip past last` it is the one kept), then

@@ -56,14 +56,18 @@ def cond_and(a: Cond, b: Cond) -> Cond:
     if b.fn is None:
         return a
     fa, fb = a.fn, b.fn
-    return Cond(f"({a.text}) and ({b.text})", lambda e, r: fa(e, r) and fb(e, r), a.needs_run or b.needs_run)
+    return Cond(
+        f"({a.text}) and ({b.text})", lambda e, r: fa(e, r) and fb(e, r), a.needs_run or b.needs_run
+    )
 
 
 def cond_or(a: Cond, b: Cond) -> Cond:
     if a.fn is None or b.fn is None:
         return TRUE
     fa, fb = a.fn, b.fn
-    return Cond(f"({a.text}) or ({b.text})", lambda e, r: fa(e, r) or fb(e, r), a.needs_run or b.needs_run)
+    return Cond(
+        f"({a.text}) or ({b.text})", lambda e, r: fa(e, r) or fb(e, r), a.needs_run or b.needs_run
+    )
 
 
 @dataclass(slots=True, eq=False)

@@ -121,7 +121,9 @@ class PatternOperator:
         self.counters.processed += len(ready)
 
     # ------------------------------------------------------------------ output records
-    def _records(self, matches: list[Completed], timeouts: list[Completed]) -> tuple[list[Record], list[Record]]:
+    def _records(
+        self, matches: list[Completed], timeouts: list[Completed]
+    ) -> tuple[list[Record], list[Record]]:
         self.counters.matches += len(matches)
         self.counters.timeouts += len(timeouts)
         out = [self._record(m, self.emit) for m in matches]

@@ -11,7 +11,9 @@ def parse_duration_s(text: str, what: str) -> float:
     try:
         return duration_ms(text.strip()) / 1000
     except ValueError:
-        raise UserError(f"{what} {text!r} is not a duration", hint="write it like 250ms, 10s, 5m, 2h or 1d") from None
+        raise UserError(
+            f"{what} {text!r} is not a duration", hint="write it like 250ms, 10s, 5m, 2h or 1d"
+        ) from None
 
 
 def format_duration(ms: int) -> str:

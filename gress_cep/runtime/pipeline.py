@@ -204,7 +204,12 @@ class Pipeline:
             ts = value if type(value) is int else to_epoch_ms(value)
             if ts is None:
                 dead.append(
-                    DeadLetter(None, f"time field '{field_name}' {describe(value)}", stream.plan.name, record)
+                    DeadLetter(
+                        None,
+                        f"time field '{field_name}' {describe(value)}",
+                        stream.plan.name,
+                        record,
+                    )
                 )
                 stream.counters.dead_letters += 1
                 continue
@@ -268,7 +273,9 @@ class Pipeline:
                 self._push(view, out, now)
             self._drive(view, now, release)
 
-    def _watermark(self, node: _StreamNode | _ViewNode, watermark: int, out: RoundOutput, now: float) -> None:
+    def _watermark(
+        self, node: _StreamNode | _ViewNode, watermark: int, out: RoundOutput, now: float
+    ) -> None:
         self._drive_watermark(node, watermark, now)
         self._patterns_at(node, watermark, out)
 
@@ -337,7 +344,9 @@ class Pipeline:
 
     def open_partial_matches(self) -> int:
         return sum(
-            len(ks.runs) for p in self.plan.patterns.values() for ks in p.operator.matcher.keys.values()
+            len(ks.runs)
+            for p in self.plan.patterns.values()
+            for ks in p.operator.matcher.keys.values()
         )
 
     def commit(self) -> None:
@@ -348,4 +357,3 @@ class Pipeline:
     def close(self) -> None:
         for inp in self.inputs:
             inp.source.close()
-

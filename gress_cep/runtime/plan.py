@@ -118,7 +118,9 @@ def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan
             timeout_emit=_projection(pattern.timeout_emit, nfa),
             max_runs_per_key=options.max_runs_per_key,
         )
-        plan.patterns[pattern.name.text] = PatternPlan(pattern, pattern.name.text, source, root, operator)
+        plan.patterns[pattern.name.text] = PatternPlan(
+            pattern, pattern.name.text, source, root, operator
+        )
     return plan
 
 
@@ -164,7 +166,9 @@ def _build_views(
     plan.views[name] = ViewPlan(view, name, source, operators)
 
 
-def _operator(view: ast.View, op: ast.ViewOp, models: dict[str, ast.Model], options: PlanOptions) -> Operator:
+def _operator(
+    view: ast.View, op: ast.ViewOp, models: dict[str, ast.Model], options: PlanOptions
+) -> Operator:
     match op:
         case ast.WhereOp(condition=cond):
             return WhereOperator(compile_record_predicate(cond))

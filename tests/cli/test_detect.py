@@ -67,15 +67,31 @@ def test_matches_go_to_the_output_file(files: Path) -> None:
     result = detect(str(files / "rules.gress"), "-i", str(files / "events.jsonl"), "-o", str(out))
     assert result.exit_code == 0, result.output
     alerts = read_jsonl(out)
-    assert {"pattern": "probe_then_big", "key": "c1", "start": 1000, "end": 3000, "card": "c1", "probes": 2, "amount": 500.0} in alerts
+    assert {
+        "pattern": "probe_then_big",
+        "key": "c1",
+        "start": 1000,
+        "end": 3000,
+        "card": "c1",
+        "probes": 2,
+        "amount": 500.0,
+    } in alerts
     assert [a["key"] for a in alerts if a["pattern"] == "big_spender"] == ["c3"]
 
 
 def test_side_outputs_keep_late_records_timeouts_and_dead_letters(files: Path) -> None:
     result = detect(
-        str(files / "rules.gress"), "-i", f"events={files / 'events.jsonl'}", "-o", str(files / "a.jsonl"),
-        "--late", str(files / "late.jsonl"), "--timeouts", str(files / "t.jsonl"),
-        "--dead-letter", str(files / "dead.jsonl"),
+        str(files / "rules.gress"),
+        "-i",
+        f"events={files / 'events.jsonl'}",
+        "-o",
+        str(files / "a.jsonl"),
+        "--late",
+        str(files / "late.jsonl"),
+        "--timeouts",
+        str(files / "t.jsonl"),
+        "--dead-letter",
+        str(files / "dead.jsonl"),
     )
     assert result.exit_code == 0, result.output
     assert read_jsonl(files / "late.jsonl") == [EVENTS[-1]]
@@ -87,10 +103,12 @@ def test_side_outputs_keep_late_records_timeouts_and_dead_letters(files: Path) -
 
 
 def test_the_summary_counts_add_up(files: Path) -> None:
-    result = detect(str(files / "rules.gress"), "-i", str(files / "events.jsonl"), "-o", str(files / "a.jsonl"))
+    result = detect(
+        str(files / "rules.gress"), "-i", str(files / "events.jsonl"), "-o", str(files / "a.jsonl")
+    )
     lines = [line for line in result.stderr.splitlines() if line.startswith("probe_then_big")]
     cells = [c.strip().replace(",", "") for c in lines[0].replace("│", "|").split("|")]
-    name, records_in, processed, matches, timeouts, late, dead, filtered = cells
+    _, records_in, processed, _, _, late, dead, filtered = cells
     assert (records_in, processed, late, dead, filtered) == ("9", "7", "1", "1", "0")
     assert int(records_in) == int(processed) + int(late) + int(dead) + int(filtered)
     assert "1 dead letters were counted but not written" in result.stderr
@@ -98,7 +116,15 @@ def test_the_summary_counts_add_up(files: Path) -> None:
 
 def test_pattern_selects_what_runs(files: Path) -> None:
     out = files / "a.jsonl"
-    result = detect(str(files / "rules.gress"), "-i", str(files / "events.jsonl"), "-o", str(out), "--pattern", "big_spender")
+    result = detect(
+        str(files / "rules.gress"),
+        "-i",
+        str(files / "events.jsonl"),
+        "-o",
+        str(out),
+        "--pattern",
+        "big_spender",
+    )
     assert result.exit_code == 0
     assert {a["pattern"] for a in read_jsonl(out)} == {"big_spender"}
 
@@ -106,8 +132,19 @@ def test_pattern_selects_what_runs(files: Path) -> None:
 def test_stdin_in_jsonl_out_when_piped(files: Path) -> None:
     data = "".join(json.dumps(e) + "\n" for e in EVENTS)
     proc = subprocess.run(
-        [sys.executable, "-m", "gress_cep.cli.main", "detect", str(files / "rules.gress"), "-i", "-"],
-        input=data, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "gress_cep.cli.main",
+            "detect",
+            str(files / "rules.gress"),
+            "-i",
+            "-",
+        ],
+        input=data,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     patterns = [json.loads(line)["pattern"] for line in proc.stdout.splitlines()]
@@ -126,7 +163,9 @@ def test_stdin_in_jsonl_out_when_piped(files: Path) -> None:
         (["-i", "{events}", "--idle-timeout", "soon"], "--idle-timeout 'soon' is not a duration"),
     ],
 )
-def test_user_mistakes_get_one_clear_line_and_exit_1(files: Path, args: list[str], message: str) -> None:
+def test_user_mistakes_get_one_clear_line_and_exit_1(
+    files: Path, args: list[str], message: str
+) -> None:
     args = [a.replace("{events}", str(files / "events.jsonl")) for a in args]
     result = CliRunner().invoke(cli, ["detect", str(files / "rules.gress"), *args])
     assert result.exit_code == 1
@@ -135,27 +174,44 @@ def test_user_mistakes_get_one_clear_line_and_exit_1(files: Path, args: list[str
 
 
 def test_a_broken_pattern_file_is_reported_with_its_position(tmp_path: Path) -> None:
-    (tmp_path / "bad.gress").write_text("stream s\npattern p\n    from s\n    match a -> b\n    where a: x = 1\n")
+    (tmp_path / "bad.gress").write_text(
+        "stream s\npattern p\n    from s\n    match a -> b\n    where a: x = 1\n"
+    )
     result = CliRunner().invoke(cli, ["detect", str(tmp_path / "bad.gress"), "-i", "x.jsonl"])
     assert result.exit_code == 1
     assert "bad.gress:5:" in result.stderr
 
 
 def test_the_config_file_gives_defaults_that_flags_override(files: Path) -> None:
-    (files / "gress.toml").write_text(f'[detect]\noutput = "{files / "from-config.jsonl"}"\npattern = ["big_spender"]\n')
-    result = detect(str(files / "rules.gress"), "--config", str(files / "gress.toml"), "-i", str(files / "events.jsonl"))
+    (files / "gress.toml").write_text(
+        f'[detect]\noutput = "{files / "from-config.jsonl"}"\npattern = ["big_spender"]\n'
+    )
+    result = detect(
+        str(files / "rules.gress"),
+        "--config",
+        str(files / "gress.toml"),
+        "-i",
+        str(files / "events.jsonl"),
+    )
     assert result.exit_code == 0, result.output
     assert {a["pattern"] for a in read_jsonl(files / "from-config.jsonl")} == {"big_spender"}
     result = detect(
-        str(files / "rules.gress"), "--config", str(files / "gress.toml"), "-i", str(files / "events.jsonl"),
-        "-o", str(files / "from-flag.jsonl"),
+        str(files / "rules.gress"),
+        "--config",
+        str(files / "gress.toml"),
+        "-i",
+        str(files / "events.jsonl"),
+        "-o",
+        str(files / "from-flag.jsonl"),
     )
     assert (files / "from-flag.jsonl").exists()
 
 
 def test_an_unknown_config_setting_is_an_error(files: Path) -> None:
     (files / "gress.toml").write_text('colour = "blue"\n')
-    result = CliRunner().invoke(cli, ["detect", str(files / "rules.gress"), "--config", str(files / "gress.toml")])
+    result = CliRunner().invoke(
+        cli, ["detect", str(files / "rules.gress"), "--config", str(files / "gress.toml")]
+    )
     assert result.exit_code == 1
     assert "unknown setting 'colour'" in result.stderr
 
@@ -170,9 +226,22 @@ def test_metrics_are_served_while_running(files: Path) -> None:
     port = _free_port()
     # a slow input (stdin kept open) so that the job is alive while we scrape
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gress_cep.cli.main", "detect", str(files / "rules.gress"), "-i", "-",
-         "--metrics-port", str(port), "-q"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gress_cep.cli.main",
+            "detect",
+            str(files / "rules.gress"),
+            "-i",
+            "-",
+            "--metrics-port",
+            str(port),
+            "-q",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdin is not None
@@ -182,7 +251,11 @@ def test_metrics_are_served_while_running(files: Path) -> None:
         body = ""
         for _ in range(100):
             try:
-                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).read().decode()
+                body = (
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1)
+                    .read()
+                    .decode()
+                )
                 if 'gress_records_in{pattern="probe_then_big"} 3.0' in body:
                     break
             except OSError:

@@ -34,7 +34,7 @@ def test_the_tree_shows_states_edges_conditions_window_and_skip(rules: Path) -> 
     assert result.exit_code == 0, result.output
     out = result.output
     assert "pattern p" in out and "within 5m" in out and "skip to last b" in out
-    assert 'take -> state' in out and 'if kind == "b"' in out
+    assert "take -> state" in out and 'if kind == "b"' in out
     assert 'kill (!x) if kind == "x"' in out
     assert "proceed" in out and "ignore" in out
 
@@ -58,7 +58,7 @@ def test_dot_is_a_graphviz_digraph(rules: Path) -> None:
     assert result.output.startswith("digraph gress {")
     assert result.output.rstrip().endswith("}")
     assert "doublecircle" in result.output  # the final state
-    assert "kill: kind == \\\"x\\\"" in result.output
+    assert 'kill: kind == \\"x\\"' in result.output
 
 
 def test_a_broken_file_is_reported_not_explained(tmp_path: Path) -> None:

@@ -109,7 +109,11 @@ def test_not_negates_a_false_comparison_with_a_missing_field():
 
 @pytest.mark.parametrize(
     ("text", "record"),
-    [("amount < 5", {"amount": "abc"}), ('name > 3', {"name": "x"}), ("amount + 1 > 2", {"amount": "a"})],
+    [
+        ("amount < 5", {"amount": "abc"}),
+        ("name > 3", {"name": "x"}),
+        ("amount + 1 > 2", {"amount": "a"}),
+    ],
 )
 def test_a_comparison_between_incompatible_types_is_false(text, record):
     assert holds(text, record) is False
@@ -149,7 +153,9 @@ def test_aggregates_in_a_loop_condition_include_the_candidate():
 
 def test_aggregates_in_until_cover_only_the_events_already_taken():
     slots = SlotTable()
-    until = compile_condition(parse_expression("count(b) >= 2"), "b", {"b"}, slots, including_candidate=False)
+    until = compile_condition(
+        parse_expression("count(b) >= 2"), "b", {"b"}, slots, including_candidate=False
+    )
     update = compile_slot_update(slots, "b")
     run = _Run(slots.initial())
     seen = []
@@ -197,7 +203,12 @@ def test_emit_expressions_over_a_match():
 
 @pytest.mark.parametrize(
     ("item", "name"),
-    [("big.amount", "big_amount"), ("count(small)", "count_small"), ("card_id", "card_id"), ("x as y", "y")],
+    [
+        ("big.amount", "big_amount"),
+        ("count(small)", "count_small"),
+        ("card_id", "card_id"),
+        ("x as y", "y"),
+    ],
 )
 def test_output_names(item, name):
     program = parse(f"stream s\npattern p\n    from s\n    match a\n    emit {item}\n")

@@ -1,9 +1,9 @@
 """The runtime through the Python API: outputs, accounting, bounds (DSL §3.3, §3.5, §4)."""
 
 import gress_cep
+from gress_cep.connectors.memory import IterableSource
 from gress_cep.runtime.pipeline import Pipeline
 from gress_cep.runtime.plan import build_plan
-from gress_cep.connectors.memory import IterableSource
 
 STREAM = """stream payments
     key card
@@ -38,21 +38,36 @@ def test_the_default_output_form_has_metadata_and_the_events_of_each_variable():
 
 
 def test_partition_by_the_stream_key_keeps_cards_apart():
-    events = [pay("c1", 0, 1), pay("c2", 500, 1), pay("c1", 1000, 1), pay("c2", 1500, 500), pay("c1", 2000, 500)]
+    events = [
+        pay("c1", 0, 1),
+        pay("c2", 500, 1),
+        pay("c1", 1000, 1),
+        pay("c2", 1500, 500),
+        pay("c1", 2000, 500),
+    ]
     matches = run(STREAM + PATTERN, events)
     assert [m["key"] for m in matches] == ["c1"]
 
 
 def test_partition_by_none_is_one_global_partition():
-    text = STREAM + PATTERN.replace("    from payments\n", "    from payments\n    partition by none\n")
+    text = STREAM + PATTERN.replace(
+        "    from payments\n", "    from payments\n    partition by none\n"
+    )
     events = [pay("c1", 0, 1), pay("c2", 500, 1), pay("c2", 1500, 500)]
     [m] = run(text, events)
     assert m["key"] is None
 
 
 def test_partition_by_several_fields():
-    text = STREAM + PATTERN.replace("    from payments\n", "    from payments\n    partition by card, shop\n")
-    events = [pay("c1", 0, 1, shop="s"), pay("c1", 500, 1, shop="t"), pay("c1", 900, 1, shop="s"), pay("c1", 1500, 500, shop="s")]
+    text = STREAM + PATTERN.replace(
+        "    from payments\n", "    from payments\n    partition by card, shop\n"
+    )
+    events = [
+        pay("c1", 0, 1, shop="s"),
+        pay("c1", 500, 1, shop="t"),
+        pay("c1", 900, 1, shop="s"),
+        pay("c1", 1500, 500, shop="s"),
+    ]
     [m] = run(text, events)
     assert m["key"] == ("c1", "s")
 
@@ -60,15 +75,27 @@ def test_partition_by_several_fields():
 def test_emit_projects_named_values():
     text = STREAM + PATTERN + "    emit card, count(small) as probes, big.amount\n"
     [m] = run(text, [pay("c1", 0, 1), pay("c1", 1, 1), pay("c1", 2, 1), pay("c1", 3, 900)])
-    assert m == {"pattern": "probe_then_big", "key": "c1", "start": 0, "end": 3, "card": "c1", "probes": 3, "big_amount": 900}
+    assert m == {
+        "pattern": "probe_then_big",
+        "key": "c1",
+        "start": 0,
+        "end": 3,
+        "card": "c1",
+        "probes": 3,
+        "big_amount": 900,
+    }
 
 
 def test_expired_partial_matches_go_to_on_timeout_with_their_projection():
     text = STREAM + PATTERN + "    on timeout emit card, count(small) as probes\n"
     timeouts = []
-    matches = run(text, [pay("c1", 0, 1), pay("c1", 1000, 1), pay("c1", 20_000, 50)], on_timeout=timeouts.append)
+    matches = run(
+        text,
+        [pay("c1", 0, 1), pay("c1", 1000, 1), pay("c1", 20_000, 50)],
+        on_timeout=timeouts.append,
+    )
     assert matches == []
-    # every expired partial match, oldest first: the one from the first probe, the one from the second
+    # every expired partial match, oldest first: from the first probe, then from the second
     assert [(t["start"], t["probes"]) for t in timeouts] == [(0, 2), (1000, 1)]
     assert {t["pattern"] for t in timeouts} == {"probe_then_big"}
 
@@ -92,7 +119,11 @@ def test_records_without_a_usable_time_go_to_the_dead_letters():
     events = [pay("c1", 0, 1), {"card": "c1", "amount": 1}, pay("c1", "not a time", 1), "garbage"]
     run(STREAM + PATTERN, events, on_dead_letter=dead.append)
     reasons = sorted(d.reason for d in dead)
-    assert reasons == ["not a record (a dict): str", "time field 'ts' missing", "time field 'ts' not a time: 'not a time'"]
+    assert reasons == [
+        "not a record (a dict): str",
+        "time field 'ts' missing",
+        "time field 'ts' not a time: 'not a time'",
+    ]
 
 
 def test_a_stream_without_time_uses_arrival_order():
@@ -102,7 +133,9 @@ def test_a_stream_without_time_uses_arrival_order():
 
 
 def test_views_filter_and_project_before_the_pattern():
-    text = STREAM + """
+    text = (
+        STREAM
+        + """
 view cleaned = payments | where amount >= 0 | select card, ts, amount * 100 as cents
 pattern p
     from cleaned
@@ -110,12 +143,15 @@ pattern p
     where a: cents < 200
           b: cents > 10000
 """
+    )
     [m] = run(text, [pay("c1", 0, -5), pay("c1", 1, 1), pay("c1", 2, 500)])
     assert m["a"] == {"card": "c1", "ts": 1, "cents": 100}
 
 
 def test_counts_add_up():
-    text = STREAM + """
+    text = (
+        STREAM
+        + """
 view positive = payments | where amount > 0
 pattern p
     from positive
@@ -123,14 +159,27 @@ pattern p
     where a: amount < 2
           b: amount > 100
 """
-    events = [pay("c1", 5000, 1), pay("c1", 1000, 2), {"card": "c1"}, pay("c1", 6000, -1), pay("c1", 7000, 300)]
+    )
+    events = [
+        pay("c1", 5000, 1),
+        pay("c1", 1000, 2),
+        {"card": "c1"},
+        pay("c1", 6000, -1),
+        pay("c1", 7000, 300),
+    ]
     program = gress_cep.compile(text)
     plan = build_plan(program.tree)
     pipeline = Pipeline(plan, {"payments": [IterableSource(events)]})
     for _ in pipeline.rounds():
         pass
     [row] = pipeline.summary()
-    assert (row.records_in, row.late, row.dead_letters, row.filtered, row.processed) == (5, 1, 1, 1, 2)
+    assert (row.records_in, row.late, row.dead_letters, row.filtered, row.processed) == (
+        5,
+        1,
+        1,
+        1,
+        2,
+    )
     assert row.records_in == row.processed + row.late + row.dead_letters + row.filtered
     assert row.matches == 1
 
@@ -171,7 +220,11 @@ pattern p
           b: kind == "b" and x == 2
           c: kind == "c"
 """
-    events = [{"kind": "a", "x": 1, "ts": 0}, {"kind": "a", "x": 2, "ts": 1}, {"kind": "b", "x": 2, "ts": 2},
-              {"kind": "c", "ts": 3}]
+    events = [
+        {"kind": "a", "x": 1, "ts": 0},
+        {"kind": "a", "x": 2, "ts": 1},
+        {"kind": "b", "x": 2, "ts": 2},
+        {"kind": "c", "ts": 3},
+    ]
     [m] = list(gress_cep.compile(text).run({"s": events}))
     assert m["a"]["ts"] == 0
