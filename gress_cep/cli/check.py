@@ -9,7 +9,7 @@ import click
 from gress_cep.dsl import ast, diagnose, read_source
 from gress_cep.dsl.errors import Diagnostic
 
-_STYLE = {"error": {"fg": "red", "bold": True}, "warning": {"fg": "yellow", "bold": True}}
+_COLOR = {"error": "red", "warning": "yellow"}
 
 
 def _plural(n: int, word: str) -> str:
@@ -29,7 +29,7 @@ def summary(program: ast.Program) -> str:
 
 def _show(d: Diagnostic, filename: str, source: str) -> None:
     first, _, rest = d.render(filename, source).partition("\n")
-    click.echo(click.style(first, **_STYLE[d.severity]))
+    click.echo(click.style(first, fg=_COLOR[d.severity], bold=True))
     if rest:
         click.echo(rest)
 

@@ -256,7 +256,8 @@ class _Checker:
             record = self.source_record(v.source.name, place)
         else:
             record = self.join(v.source, name)
-        window: ast.WindowOp | None = None
+        window: ast.WindowOp | None = None  # a window waiting for its aggregate
+        interrupted: ast.WindowOp | None = None  # one reported without its aggregate
         previous: ast.ViewOp | None = None
         no_aggregates = (
             "aggregates belong after a window: '| window ... | aggregate sum(x) as total'"
@@ -265,7 +266,7 @@ class _Checker:
         for op in v.ops:
             if window is not None and not isinstance(op, ast.AggregateOp):
                 self._window_without_aggregate(window)
-                window = None
+                window, interrupted = None, window
             ctx.record = record
             if isinstance(op, ast.WhereOp):
                 self.exprs.condition(op.condition, ctx, "'where'")
@@ -277,8 +278,9 @@ class _Checker:
                 self.window(op, record, place)
                 window = op
             elif isinstance(op, ast.AggregateOp):
-                record = self.aggregate(op, window, record, place)
-                window = None
+                # after an interrupted window, that window's error says it all
+                record = self.aggregate(op, window or interrupted, record, place, window is None)
+                window = interrupted = None
             elif isinstance(op, ast.HavingOp):
                 if not isinstance(previous, ast.AggregateOp):
                     self.diag.error(
@@ -364,9 +366,14 @@ class _Checker:
             self.exprs.field_type(record, key, place)
 
     def aggregate(
-        self, op: ast.AggregateOp, window: ast.WindowOp | None, record: Record, place: str
+        self,
+        op: ast.AggregateOp,
+        window: ast.WindowOp | None,
+        record: Record,
+        place: str,
+        misplaced: bool,
     ) -> Record:
-        if window is None:
+        if misplaced and window is None:
             self.diag.error(
                 op.span,
                 "'aggregate' must come right after a 'window'",

@@ -144,6 +144,15 @@ class ExpressionChecker:
 
     def field_type(self, record: Record, name: ast.Name, place: str) -> Type:
         """A field named in a clause (`key`, `partition by`, `window ... by`, `lookup ... on`)."""
+        if record.joined and record.get(name.text) is None:
+            alias = next(iter(record.fields), "p")
+            self.diag.error(
+                name.span,
+                f"'{name.text}' is not a field {place}: a join view's records hold "
+                + " and ".join(f"'{a}'" for a in record.fields),
+                hint=f"select plain fields first: '| select {alias}.{name.text} as {name.text}'",
+            )
+            return ANY
         return self._field(record, name.text, name.span, Context(record, place))
 
     # ------------------------------------------------------------------ inference
@@ -306,8 +315,8 @@ class ExpressionChecker:
         if t is not None:
             return t
         if record.joined:
-            sides = [a for a, side in record.fields.items() if isinstance(side, Record)]
-            having = [a for a in sides if record.fields[a].get(name) is not None] or sides  # type: ignore[union-attr]
+            sides = {a: side for a, side in record.fields.items() if isinstance(side, Record)}
+            having = [a for a, side in sides.items() if side.get(name) is not None] or list(sides)
             self.diag.error(
                 span,
                 f"'{name}' must be qualified {ctx.place}: a join view's fields belong to "

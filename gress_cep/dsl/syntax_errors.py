@@ -10,6 +10,7 @@ reports every broken clause of a statement, not only the first.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -69,8 +70,31 @@ class Fix:
 Recovery = Fix | Literal["blank", "stop"]
 
 
-def _span(tok: Token) -> Span:
-    return Span(tok.line, tok.column, tok.end_line, tok.end_column)  # type: ignore[arg-type]
+@dataclass(slots=True, frozen=True)
+class _At:
+    """Where a token stands (Lark types its positions as optional; a parser error sets them)."""
+
+    line: int
+    column: int
+    end_column: int
+
+    @classmethod
+    def of(cls, tok: Token) -> _At:
+        column = tok.column or 1
+        end = tok.end_column if tok.end_line == tok.line and tok.end_column else column + len(tok)
+        return cls(tok.line or 1, column, end)
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.line, self.end_column)
+
+    def fix(self, text: str) -> Fix:
+        """Replace the token with `text`."""
+        return Fix(self.line, self.column, self.end_column, text)
+
+    def insert(self, text: str) -> Fix:
+        """Put `text` before the token."""
+        return Fix(self.line, self.column, self.column, text)
 
 
 def _describe(kind: str, parser: Lark) -> str:
@@ -163,32 +187,34 @@ def explain(
     line_text = lines[err.line - 1] if 0 < err.line <= len(lines) else ""
     if isinstance(err, UnexpectedCharacters):
         return _unexpected_character(err, lines, line_text, diag)
-    tok: Token = err.token  # type: ignore[union-attr]
+    tok: Token | None = getattr(err, "token", None)
     expected: set[str] = set(getattr(err, "expected", set()) or set())
-    if isinstance(err, UnexpectedEOF) or tok.type == "$END":
+    if tok is None or isinstance(err, UnexpectedEOF) or tok.type == "$END":
         return _unexpected_end(text, lines, diag, open_brackets, expected, parser)
-    span = _span(tok)
-    rest = line_text[tok.column - 1 :]
-    if open_brackets and tok.line > open_brackets[-1].line:  # type: ignore[operator]
+    at = _At.of(tok)
+    rest = line_text[at.column - 1 :]
+    if open_brackets and at.line > (open_brackets[-1].line or 0):
         # newlines inside brackets do not end a clause: the next clause ran into this one
         return _unexpected_end(text, lines, diag, open_brackets, expected, parser)
     if tok.type == "_NL":
-        return _unexpected_end_of_line(tok, lines, diag, expected, parser)
+        return _unexpected_end_of_line(at, lines, diag, expected, parser)
     if tok.type in CLOSERS and not any(o.type == CLOSERS[tok.type] for o in open_brackets):
         opener = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}[tok.type]
-        diag.error(span, f"unmatched '{tok}'", hint=f"remove it, or add the '{opener}' it closes")
-        return Fix(tok.line, tok.column, tok.end_column, " ")  # type: ignore[arg-type]
-    typo = _operator_typo(diag, rest, tok.line, tok.column, _in_match(lines, tok.line))  # type: ignore[arg-type]
+        diag.error(
+            at.span, f"unmatched '{tok}'", hint=f"remove it, or add the '{opener}' it closes"
+        )
+        return at.fix(" ")
+    typo = _operator_typo(diag, rest, at.line, at.column, _in_match(lines, at.line))
     if typo is not None:
         return typo
     if tok.type == "VBAR" and "OR" in expected:
-        diag.error(span, "unexpected '|'", hint="write 'or' to combine conditions")
-        return Fix(tok.line, tok.column, tok.end_column, "or")  # type: ignore[arg-type]
+        diag.error(at.span, "unexpected '|'", hint="write 'or' to combine conditions")
+        return at.fix("or")
     if tok.type == "NUMBER" and "DURATION" in expected:
-        return _bad_duration(tok, rest, diag)
+        return _bad_duration(str(tok), at, rest, diag)
     if tok.type == "NAME":
-        return _unexpected_name(tok, lines, diag, expected, parser)
-    diag.error(span, f"unexpected '{tok}'", hint=_expected_hint(expected, parser))
+        return _unexpected_name(str(tok), at, lines, diag, expected, parser)
+    diag.error(at.span, f"unexpected '{tok}'", hint=_expected_hint(expected, parser))
     return "blank"
 
 
@@ -232,25 +258,25 @@ def _unknown_unit(line: int, column: int, text: str, unit: str, diag: Diagnostic
     return Fix(line, column, column + len(text), text[: len(text) - len(unit)] + "s")
 
 
-def _bad_duration(tok: Token, rest: str, diag: Diagnostics) -> Recovery:
-    line, column = tok.line, tok.column
+def _bad_duration(number: str, at: _At, rest: str, diag: Diagnostics) -> Recovery:
+    line, column = at.line, at.column
     spaced = re.match(r"([0-9]+(?:\.[0-9]+)?)([ \t]+)(ms|s|m|h|d)(?![A-Za-z0-9_])", rest)
     if spaced:
         whole = spaced.group(0)
         diag.error(
-            Span(line, column, line, column + len(whole)),  # type: ignore[operator]
+            Span(line, column, line, column + len(whole)),
             f"a duration is written without a space: '{spaced.group(1)}{spaced.group(3)}'",
         )
-        return Fix(line, column, column + len(whole), spaced.group(1) + spaced.group(3))  # type: ignore[operator, arg-type]
+        return Fix(line, column, column + len(whole), spaced.group(1) + spaced.group(3))
     unit = re.match(r"[0-9]+(\.[0-9]+)?([A-Za-z]+)", rest)
     if unit:
-        return _unknown_unit(line, column, unit.group(0), unit.group(2), diag)  # type: ignore[arg-type]
+        return _unknown_unit(line, column, unit.group(0), unit.group(2), diag)
     diag.error(
-        _span(tok),
-        f"'{tok}' needs a unit",
+        at.span,
+        f"'{number}' needs a unit",
         hint="durations are written like 250ms, 10s, 5m, 2h, 1d",
     )
-    return Fix(line, column, tok.end_column, f"{tok}s")  # type: ignore[arg-type]
+    return at.fix(f"{number}s")
 
 
 def _unexpected_end(
@@ -264,7 +290,7 @@ def _unexpected_end(
     if open_brackets:
         opener = open_brackets[-1]
         diag.error(
-            _span(opener),
+            _At.of(opener).span,
             f"'{opener}' is never closed",
             hint=f"add the matching '{_PAIR[str(opener)]}'",
         )
@@ -286,13 +312,13 @@ def _last_code_line(lines: list[str]) -> int:
 
 
 def _unexpected_end_of_line(
-    tok: Token, lines: list[str], diag: Diagnostics, expected: set[str], parser: Lark
+    at: _At, lines: list[str], diag: Diagnostics, expected: set[str], parser: Lark
 ) -> Recovery:
     # point at the end of the line, not at the next one
-    line_text = lines[tok.line - 1] if tok.line - 1 < len(lines) else ""  # type: ignore[operator]
+    line_text = lines[at.line - 1] if at.line - 1 < len(lines) else ""
     code = line_text.split("#", 1)[0].rstrip()
     end = len(code) + 1
-    span = Span(tok.line, end, tok.line, end + 1)  # type: ignore[arg-type]
+    span = Span(at.line, end, at.line, end + 1)
     if "COLON" in expected and len(expected) <= 3:
         diag.error(span, "missing ':' after the variable name", hint="write 'name: condition'")
         return "blank"
@@ -306,80 +332,69 @@ def _unexpected_end_of_line(
     return "blank"
 
 
+def _closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `did_you_mean` suggests (a keyword is never a misspelling of another)."""
+    if word in _ALL_KEYWORDS:
+        return None
+    suggestion = did_you_mean(word, candidates)
+    return suggestion.split("'")[1] if suggestion else None
+
+
 def _unexpected_name(
-    tok: Token, lines: list[str], diag: Diagnostics, expected: set[str], parser: Lark
+    text: str, at: _At, lines: list[str], diag: Diagnostics, expected: set[str], parser: Lark
 ) -> Recovery:
-    text = str(tok)
-    span = _span(tok)
-    line, column = tok.line, tok.column
-    line_text = lines[line - 1]  # type: ignore[operator]
-    rest = line_text[column - 1 :]  # type: ignore[operator]
-    replace = Fix(line, column, tok.end_column, "")  # type: ignore[arg-type]
+    line_text = lines[at.line - 1] if at.line - 1 < len(lines) else ""
+    rest = line_text[at.column - 1 :]
     keywords = _expected_keywords(expected, parser)
-    if expected <= {"COLON", "_NL"} | {k for k in expected if k.startswith("__")} and (
-        "COLON" in expected
-    ):
-        diag.error(span, f"missing ':' before '{text}'", hint="write 'name: condition'")
-        return Fix(line, column, column, ": ")  # type: ignore[arg-type]
+    if "COLON" in expected and expected <= {"COLON", "_NL"} | {
+        k for k in expected if k.startswith("__")
+    }:
+        diag.error(at.span, f"missing ':' before '{text}'", hint="write 'name: condition'")
+        return at.insert(": ")
     if keywords and not ({"NAME", "QUOTED_NAME"} & expected):
-        statement = _enclosing_statement(lines, line)  # type: ignore[arg-type]
-        at_line_start = line_text[: column - 1].strip() == ""  # type: ignore[operator]
+        statement = _enclosing_statement(lines, at.line)
+        at_line_start = line_text[: at.column - 1].strip() == ""
         if at_line_start and statement and set(keywords) & set(CLAUSE_KEYWORDS[statement]):
-            return _unknown_clause(tok, statement, rest, diag, replace)
-        suggestion = did_you_mean(text, keywords) if text not in _ALL_KEYWORDS else None
-        if suggestion:
-            diag.error(span, f"unknown keyword '{text}'{suggestion}")
-            replace.text = suggestion.split("'")[1]
-            return replace
+            return _unknown_clause(text, at, statement, rest, diag)
+        word = _closest(text, keywords)
+        if word:
+            diag.error(at.span, f"unknown keyword '{text}' (did you mean '{word}'?)")
+            return at.fix(word)
         if "'->'" in {_describe(e, parser) for e in expected}:
             diag.error(
-                span,
+                at.span,
                 f"missing '->' or ',' before '{text}'",
                 hint="join the elements of a match with '->' (followed by), "
                 "',' (the very next event) or '->>' (every later event)",
             )
-            return Fix(line, column, column, "-> ")  # type: ignore[arg-type]
-        diag.error(span, f"unexpected '{text}'", hint="expected " + ", ".join(keywords))
+            return at.insert("-> ")
+        diag.error(at.span, f"unexpected '{text}'", hint="expected " + ", ".join(keywords))
         return "blank"
-    diag.error(span, f"unexpected '{text}'", hint=_expected_hint(expected, parser))
+    diag.error(at.span, f"unexpected '{text}'", hint=_expected_hint(expected, parser))
     return "blank"
 
 
-def _unknown_clause(
-    tok: Token, statement: str, rest: str, diag: Diagnostics, replace: Fix
-) -> Recovery:
-    text = str(tok)
-    span = _span(tok)
-    clauses = CLAUSE_KEYWORDS[statement] + STATEMENT_KEYWORDS
-    suggestion = did_you_mean(text, clauses) if text not in _ALL_KEYWORDS else None
-    if suggestion:
-        word = suggestion.split("'")[1]
+def _unknown_clause(text: str, at: _At, statement: str, rest: str, diag: Diagnostics) -> Recovery:
+    word = _closest(text, CLAUSE_KEYWORDS[statement] + STATEMENT_KEYWORDS)
+    if word:
         if word in STATEMENT_KEYWORDS:
-            diag.error(span, f"unknown keyword '{text}'{suggestion}")
+            diag.error(at.span, f"unknown keyword '{text}' (did you mean '{word}'?)")
         else:
-            diag.error(span, f"unknown clause '{text}' in {statement}{suggestion}")
-        replace.text = word
-        return replace
-    insert = Fix(replace.line, replace.column, replace.column, "")
+            diag.error(at.span, f"unknown clause '{text}' in {statement} (did you mean '{word}'?)")
+        return at.fix(word)
     if statement == "pattern" and _MATCH_LIKE.search(rest):
         diag.error(
-            span,
+            at.span,
             "missing 'match' at the start of this line",
             hint=f"write 'match {rest.split('#', 1)[0].strip()}'",
         )
-        insert.text = "match "
-        return insert
+        return at.insert("match ")
     if statement == "pattern" and ":" in rest:
-        diag.error(
-            span,
-            f"unexpected '{text}'",
-            hint="conditions follow a 'where' line",
-        )
-        insert.text = "where "
-        return insert
+        diag.error(at.span, f"unexpected '{text}'", hint="conditions follow a 'where' line")
+        return at.insert("where ")
     what = "unexpected" if text in _ALL_KEYWORDS else "unknown clause"
     diag.error(
-        span,
+        at.span,
         f"{what} '{text}' in {statement}",
         hint="expected one of: " + ", ".join(CLAUSE_KEYWORDS[statement]),
     )

@@ -487,6 +487,17 @@ CASES: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        "window keys of a join view",
+        "stream s\nstream t\nview v = join s as a, t as b on a.k == b.k within 1m\n"
+        "    | window tumbling 1h by k | aggregate count() as n\n",
+        ["4:29: error: 'k' is not a field in view 'v': a join view's records hold 'a' and 'b'"],
+    ),
+    (
+        "window interrupted before its aggregate",
+        "stream s\nview v = s | window tumbling 1h | where x > 1 | aggregate count() as n\n",
+        ["2:14: error: a 'window' must be followed by 'aggregate'"],
+    ),
+    (
         "lookup in a stream without key",
         "stream s\nstream t\nview v = s | lookup t on k\n",
         ["3:21: error: stream 't' has no 'key' to look up by"],
