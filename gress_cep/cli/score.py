@@ -226,7 +226,7 @@ def command(
                 rows += len(polled.records)
                 scored = operator.process([(0, r) for r in polled.records], time.monotonic())
                 sink.write([r for _, r in scored])
-                progress.update(task, completed=source.position().get("offset", 0), rows=rows)
+                progress.update(task, completed=_bytes_read(source.position()), rows=rows)
             sink.write([r for _, r in operator.flush()])
         sink.flush()
         dead.flush()
@@ -261,6 +261,11 @@ class _DeadLetters:
     def close(self) -> None:
         if self.sink is not None:
             self.sink.close()
+
+
+def _bytes_read(position: dict) -> int:
+    """How far into its file a source is: JSONL and CSV say `offset`, Avro its `block`."""
+    return int(position.get("offset", position.get("block", 0)))
 
 
 def _progress(show: bool, size: int | None) -> Progress:
