@@ -18,6 +18,7 @@ from . import (
     test_output,
     test_skip_strategies,
     test_time,
+    test_until,
 )
 from .harness import Case, Outcome, case, check, expected_form
 from .reference_matcher import (
@@ -41,6 +42,7 @@ MODULES = [
     test_output,
     test_skip_strategies,
     test_time,
+    test_until,
 ]
 ALL_CASES = [c for module in MODULES for table in module.TABLES for c in table]
 
