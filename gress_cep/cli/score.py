@@ -19,7 +19,7 @@ from gress_cep.cli.console import err_console
 from gress_cep.connectors import ConnectorConfig, open_sink, open_source
 from gress_cep.connectors.base import DeadLetter, Sink
 from gress_cep.dsl import ast
-from gress_cep.dsl.errors import Diagnostics, GressError
+from gress_cep.dsl.errors import Diagnostic, Diagnostics, GressError
 from gress_cep.dsl.expression_checker import Context, ExpressionChecker
 from gress_cep.dsl.parser import parse_expression
 from gress_cep.dsl.record_types import UNKNOWN_RECORD
@@ -66,7 +66,7 @@ def parse_features(text: str) -> list[ast.Expr]:
     """The feature expressions of `--features`, checked; errors point into the option's text."""
     origin = "--features"
     exprs: list[ast.Expr] = []
-    syntax: list = []
+    syntax: list[Diagnostic] = []
     for start, piece in split_features(text):
         if not piece.strip():
             raise UserError(

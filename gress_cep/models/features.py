@@ -71,4 +71,5 @@ def feature_matrix(
     nan = np.isnan(matrix)
     if not nan.any():
         return matrix, None
-    return matrix, nan.any(axis=1)
+    incomplete: np.ndarray = nan.any(axis=1)
+    return matrix, incomplete

@@ -118,6 +118,7 @@ class Scorer:
             self.incomplete_rows += n - len(complete_rows)
         result = ScoredRows([None] * n, [None] * n)
 
+        groups: list[tuple[int, np.ndarray | None]]
         if self.router is None:
             groups = [(0, None)]
         else:
