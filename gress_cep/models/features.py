@@ -68,8 +68,5 @@ def feature_matrix(
             matrix[:, j] = np.fromiter(map(feature.fast, records), dtype, n)
         except (KeyError, TypeError, ValueError, OverflowError):
             matrix[:, j] = np.array([_number(feature.value(r)) for r in records], dtype=dtype)
-    nan = np.isnan(matrix)
-    if not nan.any():
-        return matrix, None
-    incomplete: np.ndarray = nan.any(axis=1)
-    return matrix, incomplete
+    incomplete = np.asarray(np.isnan(matrix).any(axis=1))
+    return matrix, incomplete if incomplete.any() else None
