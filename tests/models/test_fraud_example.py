@@ -50,6 +50,7 @@ def test_gress_detect_finds_exactly_the_injected_attacks(tmp_path: Path) -> None
         if attack["kind"] == "card_testing":
             alert = by_card[attack["card_id"]]
             assert alert["amount"] == attack["amount"] and alert["risk"] > 0.8
+            assert alert["model"] == "models/fraud.onnx"  # the variant field, through `select`
 
 
 def test_gress_score_scores_the_payments_with_the_example_model(tmp_path: Path) -> None:
