@@ -650,14 +650,12 @@ def _parse_text(
     try:
         tree = parser.parse(text)
     except UnexpectedInput as err:
-        last_line = err.line
+        last = (err.line, err.column)
         recovery = explain(err, text, diag, list(postlex.open), parser)
         for _ in range(_MAX_ERRORS_PER_STATEMENT - 1):
             if not recover or recovery == "stop":
                 break
-            repaired = (
-                blank_clause(text, last_line) if recovery == "blank" else recovery.apply(text)
-            )
+            repaired = blank_clause(text, last[0]) if recovery == "blank" else recovery.apply(text)
             if repaired is None:
                 break
             text = repaired
@@ -665,12 +663,12 @@ def _parse_text(
                 parser.parse(text)
                 break
             except UnexpectedInput as later:
-                if later.line == last_line and recovery != "blank":
+                if (later.line, later.column) <= last:
+                    if recovery == "blank" or later.line < last[0]:
+                        break  # no progress: what follows is not reliable
                     recovery = "blank"  # the fix did not help: drop the clause instead
                     continue
-                if later.line <= last_line:  # no progress: what follows is not reliable
-                    break
-                last_line = later.line
+                last = (later.line, later.column)
                 recovery = explain(later, text, diag, list(postlex.open), parser)
         return None
     try:

@@ -48,6 +48,9 @@ _TOKEN_TEXT = {
 _CONTINUATION = re.compile(r"[ \t]*(\||->|,|and(?![A-Za-z0-9_])|or(?![A-Za-z0-9_]))")
 _WHERE_ENTRY = re.compile(r"[ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*:")
 _DANGLING = re.compile(r"(\band|\bor|\bnot|[-+*/%<>=!]|->>?|,|\|)\s*$")
+# clauses that take a comma-separated list
+_LIST_CLAUSES = ("emit", "select", "aggregate", "partition", "by", "inputs")
+_SCHEMA_FIELD = re.compile(r"(\bschema\s*\{|,)\s*(`[^`]*`|[A-Za-z_]\w*)\s*$")
 _MATCH_LIKE = re.compile(r"->|,|[+*?{]|^\s*!?[A-Za-z_]\w*\s*$")
 
 
@@ -333,8 +336,9 @@ def _unexpected_end_of_line(
 
 
 def _closest(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate `did_you_mean` suggests (a keyword is never a misspelling of another)."""
-    if word in _ALL_KEYWORDS:
+    """The candidate `did_you_mean` suggests. A keyword is never a misspelling of another, and
+    a name of one or two letters is more likely a name than a misspelt keyword."""
+    if word in _ALL_KEYWORDS or len(word) < 3:
         return None
     suggestion = did_you_mean(word, candidates)
     return suggestion.split("'")[1] if suggestion else None
@@ -346,10 +350,24 @@ def _unexpected_name(
     line_text = lines[at.line - 1] if at.line - 1 < len(lines) else ""
     rest = line_text[at.column - 1 :]
     keywords = _expected_keywords(expected, parser)
+    before = line_text[: at.column - 1]
+    first = before.split()[:1]
     if "COLON" in expected and expected <= {"COLON", "_NL"} | {
         k for k in expected if k.startswith("__")
     }:
+        if first and first[0] in CLAUSE_KEYWORDS["pattern"]:
+            # `where` with no entries: the next clause was read as a variable name
+            column = len(before) - len(before.lstrip()) + 1
+            diag.error(
+                Span(at.line, column, at.line, column + len(first[0])),
+                f"'where' has no condition before '{first[0]}'",
+                hint="write one condition per variable after 'where': 'name: condition'",
+            )
+            return "stop"
         diag.error(at.span, f"missing ':' before '{text}'", hint="write 'name: condition'")
+        return at.insert(": ")
+    if "COLON" in expected and _SCHEMA_FIELD.search(before):
+        diag.error(at.span, f"missing ':' before '{text}'", hint="write 'field: type'")
         return at.insert(": ")
     if keywords and not ({"NAME", "QUOTED_NAME"} & expected):
         statement = _enclosing_statement(lines, at.line)
@@ -360,6 +378,21 @@ def _unexpected_name(
         if word:
             diag.error(at.span, f"unknown keyword '{text}' (did you mean '{word}'?)")
             return at.fix(word)
+        clause = (before.rsplit("|", 1)[-1].split() or [""])[0]
+        if "COMMA" in expected and clause in _LIST_CLAUSES:
+            diag.error(
+                at.span,
+                f"missing ',' before '{text}'",
+                hint=f"separate the items of '{clause}' with ','",
+            )
+            return at.insert(", ")
+        if "AND" in expected and (_WHERE_ENTRY.match(before) or clause in ("where", "having")):
+            diag.error(
+                at.span,
+                f"missing 'and' or 'or' before '{text}'",
+                hint="combine conditions with 'and' / 'or'",
+            )
+            return at.insert("and ")
         if "'->'" in {_describe(e, parser) for e in expected}:
             diag.error(
                 at.span,
@@ -420,4 +453,7 @@ def blank_clause(text: str, line: int) -> str | None:
             end += 1
     for i in range(start, end + 1):
         lines[i] = ""
+    if _WHERE_ENTRY.match(text.split("\n")[start]) and start > 0:
+        # a `where` needs an entry: put a harmless one in the broken one's place
+        lines[start] = "_: true"
     return "\n".join(lines)

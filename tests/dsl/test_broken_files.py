@@ -106,6 +106,31 @@ CASES: list[tuple[str, str, list[str]]] = [
         ["5:18: error: unmatched ')'"],
     ),
     (
+        "missing colon in a schema, twice on one line",
+        "stream s\n    schema { a int, b: string, c float }\n",
+        ["2:16: error: missing ':' before 'int'", "2:36: error: missing ':' before 'float'"],
+    ),
+    (
+        "missing comma between outputs",
+        "stream s\npattern p\n    match a\n    emit a.x a.y\n",
+        ["4:14: error: missing ',' before 'a'"],
+    ),
+    (
+        "missing and between conditions",
+        "stream s\npattern p\n    match a\n    where\n        a: x > 1 y < 2\n",
+        ["5:18: error: missing 'and' or 'or' before 'y'"],
+    ),
+    (
+        "where without conditions",
+        "stream s\npattern p\n    match a\n    where\n    emit a.x\n",
+        ["5:5: error: 'where' has no condition before 'emit'"],
+    ),
+    (
+        "condition cut short at the end of a line",
+        "stream s\npattern p\n    match a\n    where\n        a: x > 1 and\n",
+        ["5:21: error: unexpected end of line"],
+    ),
+    (
         "every syntax error of a statement",
         "stream s\npattern p\n    mach a -> b\n    where\n        a: x = 1\n    skip past lst\n",
         [
