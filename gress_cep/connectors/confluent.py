@@ -40,48 +40,59 @@ class ConfluentAvroDecoder(ValueDecoder):
         self.client = client
         self.url = url
         self.stream = stream
-        # schema id -> its read plan, or the reason why records with that id cannot be read
-        self._plans: dict[int, ReadPlan | str] = {}
+        # keyed by the 5-byte header (magic byte + schema id), so one slice and one lookup
+        # check the framing and find the schema of a record
+        self._plans: dict[bytes, ReadPlan] = {}
+        self._unusable: dict[bytes, str] = {}  # header -> why its records cannot be read
 
     def decode(self, payload: bytes) -> Record:
-        if len(payload) < HEADER_SIZE or payload[0] != MAGIC:
-            raise DecodeError(_not_framed(payload))
-        schema_id = int.from_bytes(payload[1:HEADER_SIZE], "big")
-        plan = self._plans.get(schema_id) or self._plan(schema_id)
-        if type(plan) is str:
-            raise DecodeError(plan)
-        stream = BytesIO(payload)
-        stream.seek(HEADER_SIZE)
+        plan = self._plans.get(payload[:HEADER_SIZE]) or self._plan(payload)
+        stream = BytesIO(payload[HEADER_SIZE:])
         try:
             record = schemaless_reader(stream, plan.writer, plan.reader)
         except SchemaResolutionError as err:
             raise DecodeError(
-                _clip(f"schema id {schema_id} does not resolve to the stream's schema: {err}")
+                _clip(f"schema id {_id(payload)} does not resolve to the stream's schema: {err}")
             ) from None
         except (EOFError, IndexError) as err:
-            raise DecodeError(f"truncated Avro payload for schema id {schema_id} ({err})") from None
+            raise DecodeError(
+                f"truncated Avro payload for schema id {_id(payload)} ({err})"
+            ) from None
         except (ValueError, UnicodeDecodeError, OverflowError) as err:
-            raise DecodeError(_clip(f"bad Avro payload for schema id {schema_id}: {err}")) from None
-        left = len(payload) - stream.tell()
+            raise DecodeError(
+                _clip(f"bad Avro payload for schema id {_id(payload)}: {err}")
+            ) from None
+        left = len(payload) - HEADER_SIZE - stream.tell()
         if left:
             raise DecodeError(
-                f"{left} bytes left after the Avro record of schema id {schema_id} "
+                f"{left} bytes left after the Avro record of schema id {_id(payload)} "
                 "(written with a different schema?)"
             )
         return record
 
-    def _plan(self, schema_id: int) -> ReadPlan | str:
+    def _plan(self, payload: bytes) -> ReadPlan:
+        """The read plan for a header seen for the first time, or the DecodeError why not."""
+        if len(payload) < HEADER_SIZE or payload[0] != MAGIC:
+            raise DecodeError(_not_framed(payload))
+        header = payload[:HEADER_SIZE]
+        if header in self._unusable:
+            raise DecodeError(self._unusable[header])
+        schema_id = _id(payload)
         writer = fetch_schema(self.client, self.url, schema_id)
-        plan: ReadPlan | str
         if writer is None:
-            plan = f"unknown schema id {schema_id} (not in the schema registry)"
+            reason = f"unknown schema id {schema_id} (not in the schema registry)"
         else:
             try:
-                plan = read_plan(writer, self.stream)
+                plan = self._plans[header] = read_plan(writer, self.stream)
+                return plan
             except Exception as err:  # fastavro's schema errors have no common base class
-                plan = _clip(f"schema id {schema_id} is not a usable Avro schema: {err}")
-        self._plans[schema_id] = plan
-        return plan
+                reason = _clip(f"schema id {schema_id} is not a usable Avro schema: {err}")
+        self._unusable[header] = reason
+        raise DecodeError(reason)
+
+
+def _id(payload: bytes) -> int:
+    return int.from_bytes(payload[1:HEADER_SIZE], "big")
 
 
 class AutoDecoder(ValueDecoder):
@@ -109,7 +120,7 @@ class AutoDecoder(ValueDecoder):
         if self.avro is None:
             raise UserError(
                 f"{self.description} carries Confluent Avro records (schema id "
-                f"{int.from_bytes(payload[1:HEADER_SIZE], 'big')}) but no schema registry is set",
+                f"{_id(payload)}) but no schema registry is set",
                 hint="pass --schema-registry URL (or set GRESS_SCHEMA_REGISTRY)",
             )
         return self.avro.decode(payload)

@@ -116,29 +116,41 @@ def topic_partitions(client: Consumer | Producer, topic: str, config: ConnectorC
     return sorted(found.partitions)
 
 
+def value_format(topic: str, config: ConnectorConfig) -> str | None:
+    """ "json", "avro", or None: a source tells per record, a sink writes Avro given a registry."""
+    fmt = config.format
+    if fmt in ("json", "jsonl"):
+        return "json"
+    if fmt in (None, "avro"):
+        return fmt
+    raise UserError(
+        f"kafka:{topic}: --format {fmt} is not a Kafka value format",
+        hint="Kafka values are JSON or Confluent Avro: --format json or --format avro",
+    )
+
+
+def _registry(topic: str, config: ConnectorConfig, needed: bool) -> Any:
+    if not config.schema_registry:
+        if needed:
+            raise UserError(
+                f"kafka:{topic}: Avro values need a schema registry",
+                hint="pass --schema-registry URL (or set GRESS_SCHEMA_REGISTRY)",
+            )
+        return None
+    return registry_client(config.schema_registry, registry_settings(config.kafka_config))
+
+
 def _value_decoder(
     topic: str, stream: Stream | None, config: ConnectorConfig, validator: Validator | None
 ) -> ValueDecoder:
-    fmt = config.format
-    if fmt in ("json", "jsonl"):
+    fmt = value_format(topic, config)
+    if fmt == "json":
         return JsonDecoder(validator)
-    if fmt not in (None, "avro"):
-        raise UserError(
-            f"kafka:{topic}: --format {fmt} is not a Kafka value format",
-            hint="Kafka values are JSON or Confluent Avro: --format json or --format avro",
-        )
-    avro = None
-    if config.schema_registry:
-        client = registry_client(config.schema_registry, registry_settings(config.kafka_config))
-        avro = ConfluentAvroDecoder(client, config.schema_registry, stream, validator)
-    if fmt == "avro":
-        if avro is None:
-            raise UserError(
-                f"kafka:{topic}: --format avro needs a schema registry",
-                hint="pass --schema-registry URL (or set GRESS_SCHEMA_REGISTRY)",
-            )
-        return avro
-    return AutoDecoder(avro, f"kafka:{topic}", validator)
+    client = _registry(topic, config, needed=fmt == "avro")
+    if client is None:
+        return AutoDecoder(None, f"kafka:{topic}", validator)
+    avro = ConfluentAvroDecoder(client, config.schema_registry, stream, validator)
+    return avro if fmt == "avro" else AutoDecoder(avro, f"kafka:{topic}", validator)
 
 
 class KafkaSource:
@@ -323,18 +335,18 @@ class KafkaSink:
         self.description = f"kafka:{topic}"
         self._topic = topic
         self._dead_letters = role == "dead-letter"
-        conf = {"linger.ms": 10, **client_config(config), "on_delivery": self._delivered}
+        conf = {
+            "linger.ms": 10,
+            **client_config(config),
+            "on_delivery": self._delivered,
+            "delivery.report.only.error": True,  # successes need no Python callback
+        }
         self._producer: Producer = _client(Producer, conf)
         topic_partitions(self._producer, topic, config)
-        avro = config.format == "avro" or (config.format is None and config.schema_registry)
         self._encoder: ConfluentAvroEncoder | None = None
-        if avro and not self._dead_letters:
-            if not config.schema_registry:
-                raise UserError(
-                    f"{self.description}: Avro output needs a schema registry",
-                    hint="pass --schema-registry URL (or set GRESS_SCHEMA_REGISTRY)",
-                )
-            client = registry_client(config.schema_registry, registry_settings(config.kafka_config))
+        fmt = value_format(topic, config)
+        if not self._dead_letters and (fmt == "avro" or (fmt is None and config.schema_registry)):
+            client = _registry(topic, config, needed=True)
             self._encoder = ConfluentAvroEncoder(client, config.schema_registry, topic)
         self._failed = 0
         self._first_failure = ""

@@ -145,3 +145,8 @@ def test_a_broker_that_is_not_there_is_one_clear_line() -> None:
 def test_a_csv_format_is_refused_for_kafka(broker: str, new_topic: Callable) -> None:
     with pytest.raises(UserError, match="--format csv is not a Kafka value format"):
         open_source(f"kafka:{new_topic()}", None, config(broker, format="csv"))
+
+
+def test_avro_values_need_a_registry(broker: str, new_topic: Callable) -> None:
+    with pytest.raises(UserError, match="Avro values need a schema registry"):
+        open_source(f"kafka:{new_topic()}", None, config(broker, format="avro"))
