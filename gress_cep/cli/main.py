@@ -73,9 +73,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     # one module per command; each exposes `command`
-    from gress_cep.cli import check, detect, explain
+    from gress_cep.cli import check, detect, explain, score
 
-    for module in (check, explain, detect):
+    for module in (check, explain, detect, score):
         cli.add_command(module.command)
 
 

@@ -158,6 +158,11 @@ def print_summary(
                 f"{r.dropped_partial_matches:,} partial matches "
                 "dropped by --max-partial-matches (oldest first)"
             )
+    model_stats = [s for op in pipeline.operators() for s in getattr(op, "stats", [])]
+    if model_stats:
+        from gress_cep.cli.score import stats_table
+
+        err.print(stats_table(model_stats))
     for what, count in sinks.unsaved.items():
         if count:
             flag = {

@@ -481,17 +481,18 @@ def uses_aggregates(node: ast.Expr, variables: set[str]) -> bool:
 class _Generator:
     """AST -> Python source. `safe` selects the never-raising operator helpers."""
 
-    def __init__(self, scope: Scope, safe: bool, namespace: dict[str, Any]) -> None:
+    def __init__(self, scope: Scope, safe: bool, namespace: dict[str, Any], tag: int = 0) -> None:
         self.scope = scope
         self.safe = safe
         self.ns = namespace
+        self.tag = tag  # makes temporaries and constants unique, so code can be inlined
         self._temps = itertools.count()
 
     def temp(self) -> str:
-        return f"_t{next(self._temps)}"
+        return f"_t{self.tag}_{next(self._temps)}"
 
     def const(self, value: Any) -> str:
-        name = f"_c{len(self.ns)}"
+        name = f"_c{self.tag}_{len(self.ns)}"
         self.ns[name] = value
         return name
 
@@ -602,12 +603,27 @@ class _Generator:
         return f"_in({x}, {container})"
 
 
+@dataclass(slots=True, frozen=True)
+class InlineCode:
+    """A compiled expression's fast source and the names it needs, for splicing it into
+    generated code (the NFA kernel inlines start conditions); `fallback` is the whole
+    function, to call when the fast source raises."""
+
+    fast: str
+    namespace: dict[str, Any]
+    fallback: Callable[..., Any]
+
+
+_TAGS = itertools.count(1)
+
+
 def _build(node: ast.Expr, scope: Scope, name: str, as_bool: bool) -> Callable[..., Any]:
     """Generate the fast and safe versions and combine them into one function."""
     namespace = dict(BASE_NAMESPACE)
     params = ", ".join(scope.params)
-    fast = _Generator(scope, False, namespace).expr(node)
-    safe = _Generator(scope, True, namespace).expr(node)
+    tag = next(_TAGS)
+    fast = _Generator(scope, False, namespace, tag).expr(node)
+    safe = _Generator(scope, True, namespace, tag).expr(node)
     if as_bool:
         fast, safe = f"bool({fast})", f"bool({safe})"
     source = (
@@ -625,8 +641,14 @@ def _build(node: ast.Expr, scope: Scope, name: str, as_bool: bool) -> Callable[.
     code = compile(source, f"<gress expression {name}>", "exec")
     exec(code, namespace)  # the source is generated from validated AST nodes only
     fn = namespace[name]
-    fn.__gress_source__ = source  # shown by `gress explain --debug`-style tooling and tests
+    fn.__gress_source__ = source  # for tests and for reading what a condition became
+    fn.__gress_inline__ = InlineCode(fast, namespace, fn)
     return fn  # type: ignore[no-any-return]
+
+
+def inline_code(fn: Callable[..., Any]) -> InlineCode | None:
+    """The inlinable form of a function made by this module (None for anything else)."""
+    return getattr(fn, "__gress_inline__", None)
 
 
 def compile_record_expression(expr: ast.Expr) -> Callable[[Record], Any]:

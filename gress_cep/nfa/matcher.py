@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gress_cep.nfa.kernel import build_feed
 from gress_cep.nfa.model import Nfa, State
 from gress_cep.nfa.shared_buffer import Node, path
 
@@ -140,7 +141,7 @@ class Matcher:
         self._has_windows = self.within is not None or any(p.window for p in self.plans.values())
         self._start_run = Run(self.start, None, 0, 0, 0, self.initial_aggs)
         self._var_index = {v: i for i, v in enumerate(nfa.variables)}
-        self._start_filter = _start_filter(self.start, self._start_run)
+        self._kernels: dict[Callable[[Record], Any], Any] = {}
 
     # ------------------------------------------------------------------ events
     def feed(
@@ -153,27 +154,13 @@ class Matcher:
     ) -> int:
         """Offer events (in event-time order) to their keys' partial matches.
 
-        Returns the last arrival sequence number used. The loop lives here, not in a
-        per-event method call, because this is the hottest path of the engine.
+        Returns the last arrival sequence number used. The loop is generated for this pattern
+        and key (gress_cep.nfa.kernel): it is the hottest path of the engine.
         """
-        keys = self.keys
-        start_filter = self._start_filter
-        for ts, e in ready:
-            seq += 1
-            key = key_of(e)
-            try:
-                ks = keys.get(key)
-            except TypeError:  # an unhashable key value (a list or an object): use its text
-                key = repr(key)
-                ks = keys.get(key)
-            if ks is None:
-                # fast path: a key with no partial match only needs the start state, and most
-                # events cannot start a match
-                if start_filter is not None and not start_filter(e):
-                    continue
-                ks = keys[key] = KeyState()
-            self._process(key, ks, e, ts, seq, matches, timeouts)
-        return seq
+        kernel = self._kernels.get(key_of)
+        if kernel is None:
+            kernel = self._kernels[key_of] = build_feed(self, key_of)
+        return kernel(ready, seq, matches, timeouts)
 
     def process(
         self, key: Any, event: Record, ts: int, seq: int
@@ -470,32 +457,3 @@ def _plans(nfa: Nfa) -> dict[int, StatePlan]:
             plan.update = nfa.slot_updates.get(s.var)
         plan.simple = not plan.proceeds and not plan.kills
     return plans
-
-
-def _start_filter(start: StatePlan, start_run: Run) -> Callable[[Record], bool] | None:
-    """Can this event start a match? The take conditions reachable from the start state.
-
-    None when that cannot be decided cheaply (a conditional PROCEED on the way, or a variable
-    without a condition), in which case every event goes the full way.
-    """
-    fns: list[Callable[[Record, Any], bool]] = []
-    todo, seen = [start], set()
-    while todo:
-        st = todo.pop()
-        if st.id in seen:
-            continue
-        seen.add(st.id)
-        for target, fn in st.proceeds:
-            if fn is not None:
-                return None
-            todo.append(target)
-        for _, fn in st.takes:
-            if fn is None:
-                return None
-            fns.append(fn)
-    if not fns:
-        return lambda e: False
-    if len(fns) == 1:
-        only = fns[0]
-        return lambda e: only(e, start_run)
-    return lambda e: any(fn(e, start_run) for fn in fns)

@@ -339,6 +339,10 @@ class Pipeline:
             )
         return rows
 
+    def operators(self) -> list[Any]:
+        """Every view operator of the run (the summary asks score operators for their stats)."""
+        return [op for view in self.plan.views.values() for op in view.operators]
+
     def watermarks(self) -> dict[str, int]:
         return {name: s.tracker.current for name, s in self.streams.items()}
 

@@ -216,6 +216,7 @@ def itemgetter_or_none(name: str) -> Callable[[Record], Any]:
     def get(e: Record) -> Any:
         return e.get(name)
 
+    get.gress_field = name  # type: ignore[attr-defined]  # the NFA kernel inlines it
     return get
 
 
