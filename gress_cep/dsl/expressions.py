@@ -29,6 +29,7 @@ from typing import Any
 
 from gress_cep.dsl import ast
 from gress_cep.dsl.functions import EVENT_AGGREGATES, is_scalar_call, scalar
+from gress_cep.dsl.record_types import output_name as derived_name
 
 Record = dict[str, Any]
 
@@ -297,7 +298,26 @@ def _fingerprint(node: ast.Expr | None) -> str:
     return "" if node is None else repr(node)
 
 
-class ConditionScope(Scope):
+class _VariableScope(Scope):
+    """A scope that sees pattern variables: `v.f` is a field of v's last event and
+    `first(v).f`/`last(v).f`/`prev(v).f` of those events; subclasses say where events are."""
+
+    variables: set[str]
+
+    def event_of(self, var: str, which: str) -> str:
+        """Source for the event `which` (first/last/prev) of `var`, or None."""
+        raise NotImplementedError
+
+    def attr(self, gen: _Generator, node: ast.Attr) -> str:
+        if isinstance(node.obj, ast.Ref) and node.obj.name in self.variables:
+            return f"_field({self.event_of(node.obj.name, 'last')}, {node.name!r})"
+        if isinstance(node.obj, ast.Call) and node.obj.func in EVENT_AGGREGATES:
+            var = _aggregate_var(node.obj)
+            return f"_field({self.event_of(var, node.obj.func)}, {node.name!r})"
+        return f"_nested({gen.expr(node.obj)}, {node.name!r})"
+
+
+class ConditionScope(_VariableScope):
     """The condition of pattern variable `var` (or its `until`), evaluated on a candidate
     event `e` against partial match `r` (its `aggs` tuple holds the running aggregates).
 
@@ -320,8 +340,7 @@ class ConditionScope(Scope):
             raise CompileError(f"variable {node.name} used as a value")
         return f"e.get({node.name!r})"
 
-    def _event_of(self, var: str, which: str) -> str:
-        """Source for the event `which` (first/last/prev) of `var`, or None."""
+    def event_of(self, var: str, which: str) -> str:
         own = var == self.var and self.including
         if which == "first":
             slot = self.slots.slot("first", var, None)
@@ -339,14 +358,6 @@ class ConditionScope(Scope):
         if var == self.var:
             return f"r.aggs[{self.slots.slot('last', var, None)}]"
         return f"r.aggs[{self.slots.slot('prev', var, None)}]"
-
-    def attr(self, gen: _Generator, node: ast.Attr) -> str:
-        if isinstance(node.obj, ast.Ref) and node.obj.name in self.variables:
-            return f"_field({self._event_of(node.obj.name, 'last')}, {node.name!r})"
-        if isinstance(node.obj, ast.Call) and node.obj.func in EVENT_AGGREGATES:
-            var = _aggregate_var(node.obj)
-            return f"_field({self._event_of(var, node.obj.func)}, {node.name!r})"
-        return f"_nested({gen.expr(node.obj)}, {node.name!r})"
 
     def aggregate(self, gen: _Generator, node: ast.Call) -> str:
         kind = node.func
@@ -387,7 +398,7 @@ class _OwnEventScope(Scope):
         return f"_nested({gen.expr(node.obj)}, {node.name!r})"
 
 
-class MatchScope(Scope):
+class MatchScope(_VariableScope):
     """`emit` over a match `m` (variable -> list of events) whose last event is `last`."""
 
     params = ("m", "last")
@@ -400,18 +411,10 @@ class MatchScope(Scope):
             raise CompileError(f"variable {node.name} used as a value")
         return f"_field(last, {node.name!r})"
 
-    def _event(self, var: str, which: str) -> str:
+    def event_of(self, var: str, which: str) -> str:
         index = {"first": 0, "last": -1, "prev": -2}[which]
         need = 2 if which == "prev" else 1
         return f"(m[{var!r}][{index}] if len(m.get({var!r}, ())) >= {need} else None)"
-
-    def attr(self, gen: _Generator, node: ast.Attr) -> str:
-        if isinstance(node.obj, ast.Ref) and node.obj.name in self.variables:
-            return f"_field({self._event(node.obj.name, 'last')}, {node.name!r})"
-        if isinstance(node.obj, ast.Call) and node.obj.func in EVENT_AGGREGATES:
-            var = _aggregate_var(node.obj)
-            return f"_field({self._event(var, node.obj.func)}, {node.name!r})"
-        return f"_nested({gen.expr(node.obj)}, {node.name!r})"
 
     def aggregate(self, gen: _Generator, node: ast.Call) -> str:
         kind = node.func
@@ -731,21 +734,11 @@ def _identifier(text: str) -> str:
 
 
 def output_name(item: ast.SelectItem) -> str:
-    """The name of an emitted/selected value: the alias, else derived from the expression
-    (`big.amount` -> `big_amount`, `count(small)` -> `count_small`)."""
+    """The name of an emitted/selected value: the alias, else the one the checker derived
+    (`big.amount` -> `big_amount`, `count(small)` -> `count_small`; see record_types)."""
     if item.alias is not None:
         return item.alias.text
-    return _derived_name(item.expr)
-
-
-def _derived_name(node: ast.Expr) -> str:
-    match node:
-        case ast.Ref(name=n):
-            return n
-        case ast.Attr(obj=o, name=n):
-            return f"{_derived_name(o)}_{n}"
-        case ast.Call(func=f, args=args):
-            return "_".join([f, *(_derived_name(a) for a in args)])
-        case ast.Literal(value=v):
-            return _identifier(str(v))
-    return "expr"
+    name = derived_name(item.expr)
+    if name is None:  # the checker requires `as` for these
+        raise CompileError("an output without a natural name needs `as`")
+    return name

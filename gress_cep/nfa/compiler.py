@@ -21,7 +21,9 @@ element before it (DSL §3.1):
 from __future__ import annotations
 
 import itertools
+import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gress_cep.dsl import ast
@@ -31,21 +33,17 @@ from gress_cep.dsl.expressions import (
     compile_slot_update,
     uses_aggregates,
 )
+from gress_cep.dsl.source_text import SourceText
 from gress_cep.nfa.model import TRUE, Cond, Nfa, State, cond_and, cond_not, cond_or
 
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
-def source_text(source: str, span: ast.Span) -> str:
-    """The text a span covers, with runs of white space (and line breaks) folded."""
-    lines = source.splitlines()
-    if not span.line or span.line > len(lines):
-        return ""
-    if span.line == span.end_line:
-        text = lines[span.line - 1][span.column - 1 : span.end_column - 1]
-    else:
-        parts = [lines[span.line - 1][span.column - 1 :]]
-        parts.extend(lines[span.line : span.end_line - 1])
-        parts.append(lines[span.end_line - 1][: span.end_column - 1])
-        text = " ".join(p.split("#", 1)[0] if "#" in p and '"' not in p else p for p in parts)
+
+def condition_text(source: SourceText, span: ast.Span) -> str:
+    """A condition as written, on one line: comments dropped, white space folded."""
+    text = _STRING_OR_COMMENT.sub(
+        lambda m: m.group() if m.group()[0] == '"' else "", source.text(span)
+    )
     return " ".join(text.split())
 
 
@@ -96,7 +94,7 @@ class _Head:
 class NfaCompiler:
     def __init__(self, pattern: ast.Pattern, source: str) -> None:
         self.pattern = pattern
-        self.source = source
+        self.source = SourceText(source)
         self.states: list[State] = []
         self._ids = itertools.count()
         self.slots = SlotTable()
@@ -140,7 +138,7 @@ class NfaCompiler:
         )
 
     def text(self, node: ast.Expr) -> str:
-        return source_text(self.source, node.span)
+        return condition_text(self.source, node.span)
 
     @staticmethod
     def _ignore_for(strategy: str, take: Cond) -> Cond | None:
@@ -553,85 +551,45 @@ def _branches(node: ast.MatchExpr) -> list[ast.Sequence]:
     return orders
 
 
+def _elements(node: ast.MatchExpr, quantified: bool = False) -> Iterator[tuple[ast.Element, bool]]:
+    """Every element of a match in reading order, with whether it repeats (it is quantified
+    or stands inside a quantified group)."""
+    if isinstance(node, ast.Alternation):
+        parts: tuple[ast.MatchExpr, ...] = node.options
+    elif isinstance(node, ast.Conjunction):
+        parts = node.parts
+    else:
+        parts = (node,)
+    for part in parts:
+        if not isinstance(part, ast.Sequence):
+            yield from _elements(part, quantified)
+            continue
+        for step in part.steps:
+            element = step.element
+            repeats = quantified or element.quantifier is not None
+            if isinstance(element.atom, ast.VarRef):
+                yield element, repeats
+            else:
+                yield from _elements(element.atom, repeats)
+
+
 def _variables(node: ast.MatchExpr) -> list[str]:
     """Non-negated variables in match order (each once)."""
     out: list[str] = []
-
-    def visit(n: ast.MatchExpr) -> None:
-        for seq in (
-            n.options
-            if isinstance(n, ast.Alternation)
-            else n.parts
-            if isinstance(n, ast.Conjunction)
-            else [n]
-        ):
-            if not isinstance(seq, ast.Sequence):
-                visit(seq)
-                continue
-            for step in seq.steps:
-                atom = step.element.atom
-                if isinstance(atom, ast.VarRef):
-                    if not step.element.negated and atom.name not in out:
-                        out.append(atom.name)
-                else:
-                    visit(atom)
-
-    visit(node)
-    return out
-
-
-def negated_variables(node: ast.MatchExpr) -> list[str]:
-    out: list[str] = []
-
-    def visit(n: ast.MatchExpr) -> None:
-        for seq in (
-            n.options
-            if isinstance(n, ast.Alternation)
-            else n.parts
-            if isinstance(n, ast.Conjunction)
-            else [n]
-        ):
-            if not isinstance(seq, ast.Sequence):
-                visit(seq)
-                continue
-            for step in seq.steps:
-                atom = step.element.atom
-                if isinstance(atom, ast.VarRef):
-                    if step.element.negated:
-                        out.append(atom.name)
-                else:
-                    visit(atom)
-
-    visit(node)
+    for element, _ in _elements(node):
+        name = element.atom.name  # type: ignore[union-attr]
+        if not element.negated and name not in out:
+            out.append(name)
     return out
 
 
 def _list_variables(node: ast.MatchExpr) -> set[str]:
     """Variables that are lists in the default output: quantified, or in a quantified group."""
-    out: set[str] = set()
-
-    def visit(n: ast.MatchExpr, quantified: bool) -> None:
-        for seq in (
-            n.options
-            if isinstance(n, ast.Alternation)
-            else n.parts
-            if isinstance(n, ast.Conjunction)
-            else [n]
-        ):
-            if not isinstance(seq, ast.Sequence):
-                visit(seq, quantified)
-                continue
-            for step in seq.steps:
-                element = step.element
-                q = quantified or element.quantifier is not None
-                if isinstance(element.atom, ast.VarRef):
-                    if q and not element.negated:
-                        out.add(element.atom.name)
-                else:
-                    visit(element.atom, q)
-
-    visit(node, False)
-    return out
+    return {
+        e.atom.name  # type: ignore[union-attr]
+        for e, repeats in _elements(node)
+        if repeats and not e.negated
+    }
 
 
 def compile_pattern(pattern: ast.Pattern, source: str) -> Nfa:

@@ -223,24 +223,11 @@ class Matcher:
             # no PROCEED and no KILL edges: the decision graph is the state itself
             for target, fn in state.takes:
                 if fn is None or fn(e, run):
-                    node = Node(state.var, e, seq, ts, run.node)  # type: ignore[arg-type]
-                    aggs = run.aggs if state.update is None else state.update(run.aggs, e)
-                    new = Run(target, node, run.start_ts, ts, run.start_seq, aggs)
-                    if target.final:
-                        finals.append(new)
-                        continue
-                    out.append(new)
-                    if target.proceeds:
-                        final = self._final_after_proceed(target, e, new)
-                        if final is not None:
-                            finals.append(Run(final, node, run.start_ts, ts, run.start_seq, aggs))
+                    self._take(run, state, target, e, ts, seq, out, finals)
             if not is_start:
                 for target, fn in state.ignores:
                     if fn is None or fn(e, run):
-                        new = Run(
-                            target, run.node, run.start_ts, run.prev_ts, run.start_seq, run.aggs
-                        )
-                        (finals if target.final else out).append(new)
+                        self._ignore(run, target, out, finals)
             return
         takes: list[tuple[StatePlan, StatePlan]] = []
         ignores: list[StatePlan] = []
@@ -263,24 +250,42 @@ class Matcher:
                         ignores.append(target)
         if not takes and not ignores:
             return
+        # a KILL discards the continuations, not the matches this event completed (Flink)
         retained: list[Run] = []
         for target in ignores:
-            new = Run(target, run.node, run.start_ts, run.prev_ts, run.start_seq, run.aggs)
-            (finals if target.final else retained).append(new)
+            self._ignore(run, target, retained, finals)
         for source, target in takes:
-            node = Node(source.var, e, seq, ts, run.node)  # type: ignore[arg-type]
-            aggs = run.aggs if source.update is None else source.update(run.aggs, e)
-            new = Run(target, node, run.start_ts, ts, run.start_seq, aggs)
-            if target.final:
-                finals.append(new)
-                continue
-            retained.append(new)
+            self._take(run, source, target, e, ts, seq, retained, finals)
+        if not killed:
+            out.extend(retained)
+
+    @staticmethod
+    def _ignore(run: Run, target: StatePlan, out: list[Run], finals: list[Run]) -> None:
+        new = Run(target, run.node, run.start_ts, run.prev_ts, run.start_seq, run.aggs)
+        (finals if target.final else out).append(new)
+
+    def _take(
+        self,
+        run: Run,
+        source: StatePlan,
+        target: StatePlan,
+        e: Record,
+        ts: int,
+        seq: int,
+        out: list[Run],
+        finals: list[Run],
+    ) -> None:
+        node = Node(source.var, e, seq, ts, run.node)  # type: ignore[arg-type]
+        aggs = run.aggs if source.update is None else source.update(run.aggs, e)
+        new = Run(target, node, run.start_ts, ts, run.start_seq, aggs)
+        if target.final:
+            finals.append(new)
+            return
+        out.append(new)
+        if target.proceeds:
             final = self._final_after_proceed(target, e, new)
             if final is not None:
                 finals.append(Run(final, node, run.start_ts, ts, run.start_seq, aggs))
-        # a KILL discards the continuations, not the matches this event completed (Flink)
-        if not killed:
-            out.extend(retained)
 
     @staticmethod
     def _final_after_proceed(state: StatePlan, e: Record, run: Run) -> StatePlan | None:
