@@ -139,7 +139,7 @@ def _file_format(spec: str, config: ConnectorConfig) -> str:
                 f"unknown --format {config.format!r}", hint="use jsonl, json, csv or avro"
             )
         return fmt
-    if spec == "-":
+    if spec in ("-", os.devnull):
         return "jsonl"
     extension = os.path.splitext(spec)[1].lower()
     fmt = _EXTENSIONS.get(extension)

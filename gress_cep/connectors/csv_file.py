@@ -2,9 +2,10 @@
 
 Source: the first row is the header. With a stream `schema`, a first row that does not name the
 schema's fields (all required ones, or only declared ones) is data, and the schema's field order
-names the columns (so headerless files, like the benchmark generator's, work). Cells are converted to the schema's types; without a
-schema, integers and decimals are recognised and the rest stays text. A cell that does not
-convert is left as text, so the schema check reports it (`expected float, got string "abc"`).
+names the columns (so headerless files, like the benchmark generator's, work). Cells are
+converted to the schema's types; without a schema, integers and decimals are recognised and the
+rest stays text. A cell that does not convert is left as text, so the schema check reports it
+(`expected float, got string "abc"`).
 
 Sink: the header is the first record's fields. A record that brings a new field rewrites the file
 once with the wider header (earlier rows get empty cells), so no field is ever dropped.

@@ -3,7 +3,7 @@
 A record that fails goes to the dead-letter output with a reason a person can act on, such as
 `field 'amount': expected float, got string "abc"`. The check runs per field over a whole batch
 (one comprehension per field), so that a clean batch costs a few C-level passes and only the
-failing records are looked at one by one.
+failing records are looked at one by one. A nullable field (`T?`) may be null or missing.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -32,6 +33,13 @@ def test_the_extension_picks_the_source(tmp_path: Path, name: str, kind: type) -
 def test_the_extension_picks_the_sink(tmp_path: Path, name: str, kind: type) -> None:
     sink = open_sink(str(tmp_path / name), ConnectorConfig())
     assert isinstance(sink, kind)
+    sink.close()
+
+
+def test_the_null_device_takes_json_lines() -> None:
+    sink = open_sink(os.devnull, ConnectorConfig())
+    assert isinstance(sink, JsonLinesSink)
+    sink.write([{"a": 1}])
     sink.close()
 
 
