@@ -93,7 +93,8 @@ class AvroFileSource:
                 except Exception as err:
                     raise self._corrupt(err) from None
                 if keep_raw:
-                    raws.append(data.getvalue()[begin : data.tell()])
+                    with data.getbuffer() as block:
+                        raws.append(bytes(block[begin : data.tell()]))
                 self._left -= 1
                 self._taken += 1
         self._count += len(records)
@@ -106,12 +107,11 @@ class AvroFileSource:
         )
 
     def _next_block(self) -> bool:
-        if self._data is not None:
-            self._block_offset = self._file.tell()
         try:
             block = next(self._blocks)
         except StopIteration:
             self._data = None
+            self._block_offset, self._taken = self._file.tell(), 0
             return False
         except Exception as err:
             raise self._corrupt(err) from None

@@ -56,15 +56,14 @@ class ValueDecoder:
         if self.validator is not None:
             rejected = self.validator.check(records)
             if rejected:
-                index = _input_indexes(len(payloads), failures)
+                index = _surviving(len(payloads), failures)
                 failures.extend(Failure(index[j], reason, records[j]) for j, reason in rejected)
                 failures.sort(key=lambda f: f.index)
                 dropped = {j for j, _ in rejected}
                 records = [r for j, r in enumerate(records) if j not in dropped]
         if not failures:
             return Decoded(records, failures)
-        failed = {f.index for f in failures}
-        return Decoded(records, failures, [i for i in range(len(payloads)) if i not in failed])
+        return Decoded(records, failures, _surviving(len(payloads), failures))
 
     def _decode_each(self, payloads: list[bytes]) -> tuple[list[Record], list[Failure]]:
         # The loop restarts after each failure, so that a clean run pays no per-value try.
@@ -85,10 +84,8 @@ class ValueDecoder:
         return records, failures
 
 
-def _input_indexes(total: int, failures: list[Failure]) -> list[int]:
-    """Input index of each decoded record, given the inputs that failed to decode."""
-    if not failures:
-        return list(range(total))
+def _surviving(total: int, failures: list[Failure]) -> list[int]:
+    """The input indexes that did not fail, in order: the input index of each record."""
     failed = {f.index for f in failures}
     return [i for i in range(total) if i not in failed]
 
