@@ -34,7 +34,7 @@ import orjson
 from confluent_kafka.schema_registry import Schema
 
 from gress_cep.connectors import ConnectorConfig, open_source
-from gress_cep.connectors.confluent import ConfluentAvroDecoder
+from gress_cep.connectors.confluent import ConfluentAvroDecoder, framed
 from gress_cep.connectors.registry import registry_client
 
 GENERATOR = Path("/work/shared/bench/gen_events.py")
@@ -67,13 +67,7 @@ def avro_rates(events: list[dict], repeat: int) -> tuple[float, float]:
     client = registry_client(url)
     schema_id = client.register_schema("events-value", Schema(json.dumps(SCHEMA), "AVRO"))
     parsed = fastavro.parse_schema(SCHEMA)
-    header = b"\x00" + schema_id.to_bytes(4, "big")
-    payloads = []
-    for event in events:
-        buffer = io.BytesIO()
-        buffer.write(header)
-        fastavro.schemaless_writer(buffer, parsed, event)
-        payloads.append(buffer.getvalue())
+    payloads = [framed(schema_id, parsed, event) for event in events]
     chunks = [payloads[i : i + CHUNK] for i in range(0, len(payloads), CHUNK)]
     decoder = ConfluentAvroDecoder(client, url)
     decoder.decode_all(chunks[0])  # fetch the schema before timing

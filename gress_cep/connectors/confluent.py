@@ -135,22 +135,23 @@ class ConfluentAvroEncoder:
         self.subject = f"{topic}-value"
         self._inferred = InferredSchema(topic)
         self._parsed: Any = None
-        self._header = b""
+        self._schema_id = 0
 
     def encode_all(self, records: list[Record]) -> list[bytes]:
         ready, grew = self._inferred.observe(records)
         if grew or self._parsed is None:
             schema = self._inferred.schema
-            schema_id = register_schema(self.client, self.url, self.subject, schema)
+            self._schema_id = register_schema(self.client, self.url, self.subject, schema)
             self._parsed = parse_schema(schema)
-            self._header = bytes([MAGIC]) + schema_id.to_bytes(4, "big")
-        out = []
-        for record in ready:
-            buffer = BytesIO()
-            buffer.write(self._header)
-            schemaless_writer(buffer, self._parsed, record)
-            out.append(buffer.getvalue())
-        return out
+        return [framed(self._schema_id, self._parsed, record) for record in ready]
+
+
+def framed(schema_id: int, schema: Any, record: Record) -> bytes:
+    """`record` in the wire format, written with `schema` (parsed, or as JSON-like data)."""
+    buffer = BytesIO()
+    buffer.write(bytes([MAGIC]) + schema_id.to_bytes(4, "big"))
+    schemaless_writer(buffer, schema, record)
+    return buffer.getvalue()
 
 
 def _not_framed(payload: bytes) -> str:

@@ -1,6 +1,8 @@
-"""Reading a whole source in tests."""
+"""Input files and whole sources in tests."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from gress_cep.connectors.base import DeadLetter, Record, Source
 
@@ -13,3 +15,9 @@ def drain(source: Source, batch_size: int = 1000) -> tuple[list[Record], list[De
         records += batch.records
         dead += batch.dead
     return records, dead
+
+
+def write(path: Path, text: str) -> str:
+    """Write an input file; its spec (the path as a user types it)."""
+    path.write_bytes(text.encode())
+    return str(path)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 
-import fastavro
 import pytest
 from confluent_kafka.schema_registry import Schema
 
 from gress_cep.connectors.codec import JsonDecoder
-from gress_cep.connectors.confluent import AutoDecoder, ConfluentAvroDecoder, ConfluentAvroEncoder
+from gress_cep.connectors.confluent import (
+    AutoDecoder,
+    ConfluentAvroDecoder,
+    ConfluentAvroEncoder,
+    framed,
+)
 from gress_cep.connectors.registry import registry_client
 from gress_cep.connectors.validation import Validator
 from gress_cep.errors import UserError
@@ -39,13 +42,6 @@ def url() -> str:
 
 def register(url: str, schema: dict, subject: str = "payments-value") -> int:
     return registry_client(url).register_schema(subject, Schema(json.dumps(schema), "AVRO"))
-
-
-def framed(schema_id: int, schema: dict, record: dict) -> bytes:
-    buffer = io.BytesIO()
-    buffer.write(b"\x00" + schema_id.to_bytes(4, "big"))
-    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema), record)
-    return buffer.getvalue()
 
 
 def decoder(url: str, schema: str | None = None) -> ConfluentAvroDecoder:

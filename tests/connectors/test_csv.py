@@ -10,16 +10,11 @@ import pytest
 from gress_cep.connectors import ConnectorConfig, open_sink, open_source
 from gress_cep.connectors.base import DeadLetter
 
-from .sources import drain
+from .sources import drain, write
 from .streams import declared_stream
 
 CONFIG = ConnectorConfig()
 EVENTS = "key: string, ts: timestamp, kind: string, amount: float"
-
-
-def write(path: Path, text: str) -> str:
-    path.write_bytes(text.encode())
-    return str(path)
 
 
 def test_the_header_names_the_fields_and_numbers_are_recognised(tmp_path: Path) -> None:

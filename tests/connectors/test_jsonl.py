@@ -13,15 +13,10 @@ from gress_cep.connectors import ConnectorConfig, open_sink, open_source
 from gress_cep.connectors.base import DeadLetter
 from gress_cep.connectors.jsonl import JsonLinesSource
 
-from .sources import drain
+from .sources import drain, write
 from .streams import PAYMENTS, declared_stream
 
 CONFIG = ConnectorConfig()
-
-
-def write(path: Path, text: str) -> str:
-    path.write_bytes(text.encode())
-    return str(path)
 
 
 def test_each_line_is_a_record(tmp_path: Path) -> None:

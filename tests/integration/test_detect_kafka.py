@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import random
 import subprocess
@@ -11,12 +10,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import fastavro
 import orjson
 import pytest
 from confluent_kafka import Producer
 
 from gress_cep.connectors import ConnectorConfig, open_source
+from gress_cep.connectors.confluent import framed
 
 from .kafka_reading import raw_messages, read_to_end
 from .registry_server import RegistryServer
@@ -88,13 +87,6 @@ def matches(path: Path) -> list[dict]:
     return sorted((orjson.loads(line) for line in path.read_bytes().splitlines()), key=sort_key)
 
 
-def framed(schema_id: int, record: dict) -> bytes:
-    buffer = io.BytesIO()
-    buffer.write(b"\x00" + schema_id.to_bytes(4, "big"))
-    fastavro.schemaless_writer(buffer, fastavro.parse_schema(SCHEMA), record)
-    return buffer.getvalue()
-
-
 def produce_avro(broker: str, topic: str, values: list[tuple[dict, bytes]]) -> None:
     """(event, value) pairs: keyed by the event's key, stamped with its time."""
     producer = Producer({"bootstrap.servers": broker, "linger.ms": 5})
@@ -116,7 +108,7 @@ def test_jsonl_and_avro_in_a_three_partition_topic_give_the_same_matches(
     (workdir / "events.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
     topic = new_topic(partitions=3)
     schema_id = registry.register(f"{topic}-value", json.dumps(SCHEMA))
-    produce_avro(broker, topic, [(e, framed(schema_id, e)) for e in events])
+    produce_avro(broker, topic, [(e, framed(schema_id, SCHEMA, e)) for e in events])
 
     gress("detect", str(workdir / "fraud.gress"), "-i", f"events={workdir / 'events.jsonl'}",
           "-o", str(workdir / "from-file.jsonl"))  # fmt: skip
@@ -134,10 +126,10 @@ def with_poison(events: list[dict], schema_id: int) -> tuple[list[tuple[dict, by
     record missing a required field, each right after the event it was made from."""
     values, bad = [], []
     for i, event in enumerate(events):
-        values.append((event, framed(schema_id, event)))
+        values.append((event, framed(schema_id, SCHEMA, event)))
         poison = {
             7: b"\x13garbage",
-            42: b"\x00\x00\x01\x00\x00" + framed(schema_id, event)[5:],
+            42: b"\x00\x00\x01\x00\x00" + framed(schema_id, SCHEMA, event)[5:],
             77: orjson.dumps({"key": event["key"], "ts": event["ts"], "kind": "A"}),
         }.get(i % 100)
         if poison is not None:

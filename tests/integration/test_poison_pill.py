@@ -3,15 +3,14 @@ dead letter with its reason and origin, and the counts add up."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 
-import fastavro
 import orjson
 import pytest
 
 from gress_cep.connectors import ConnectorConfig, open_source
+from gress_cep.connectors.confluent import framed
 from gress_cep.dsl.ast import Stream
 from gress_cep.dsl.parser import parse
 
@@ -36,13 +35,6 @@ WRITER = {
     ],
 }
 WITHOUT_AMOUNT = {**WRITER, "fields": WRITER["fields"][:2]}
-
-
-def framed(schema_id: int, schema: dict, record: dict) -> bytes:
-    buffer = io.BytesIO()
-    buffer.write(b"\x00" + schema_id.to_bytes(4, "big"))
-    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema), record)
-    return buffer.getvalue()
 
 
 def payment(i: int) -> dict:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Iterator
 
-import fastavro
 import pytest
 from confluent_kafka.schema_registry import Schema
 
-from gress_cep.connectors.confluent import ConfluentAvroDecoder, ConfluentAvroEncoder
+from gress_cep.connectors.confluent import ConfluentAvroDecoder, ConfluentAvroEncoder, framed
 from gress_cep.connectors.registry import registry_client
 from gress_cep.errors import UserError
 
@@ -25,13 +23,6 @@ SCHEMA = {
 }
 
 
-def framed(schema_id: int, record: dict) -> bytes:
-    buffer = io.BytesIO(b"\x00" + schema_id.to_bytes(4, "big"))
-    buffer.seek(5)
-    fastavro.schemaless_writer(buffer, fastavro.parse_schema(SCHEMA), record)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def server() -> Iterator[RegistryServer]:
     with RegistryServer() as running:
@@ -41,7 +32,7 @@ def server() -> Iterator[RegistryServer]:
 def test_records_decode_with_the_schema_fetched_once_over_http(server: RegistryServer) -> None:
     schema_id = server.register("events-value", json.dumps(SCHEMA))
     decoder = ConfluentAvroDecoder(registry_client(server.url), server.url)
-    values = [framed(schema_id, {"key": f"k{i}", "amount": i / 2}) for i in range(100)]
+    values = [framed(schema_id, SCHEMA, {"key": f"k{i}", "amount": i / 2}) for i in range(100)]
     decoded = decoder.decode_all(values)
     assert decoded.records == [{"key": f"k{i}", "amount": i / 2} for i in range(100)]
     assert server.requests.count(("GET", f"/schemas/ids/{schema_id}")) == 1
@@ -49,7 +40,7 @@ def test_records_decode_with_the_schema_fetched_once_over_http(server: RegistryS
 
 def test_an_unknown_id_is_a_dead_letter_reason_not_an_error(server: RegistryServer) -> None:
     decoder = ConfluentAvroDecoder(registry_client(server.url), server.url)
-    (failure,) = decoder.decode_all([framed(41, {"key": "k", "amount": 1.0})]).failures
+    (failure,) = decoder.decode_all([framed(41, SCHEMA, {"key": "k", "amount": 1.0})]).failures
     assert failure.reason == "unknown schema id 41 (not in the schema registry)"
 
 
@@ -92,7 +83,7 @@ def test_a_registry_that_stops_answering_mid_run_is_a_user_error() -> None:
         client = registry_client(server.url, {"max.retries": "1", "retries.wait.ms": "10"})
         decoder = ConfluentAvroDecoder(client, server.url)
     with pytest.raises(UserError, match="does not answer"):
-        decoder.decode_all([framed(schema_id, {"key": "k", "amount": 1.0})])
+        decoder.decode_all([framed(schema_id, SCHEMA, {"key": "k", "amount": 1.0})])
 
 
 def test_a_bad_registry_url_is_a_user_error() -> None:
