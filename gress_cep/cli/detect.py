@@ -15,16 +15,15 @@ import click
 from gress_cep.cli.config import load_config_file
 from gress_cep.cli.console import err_console
 from gress_cep.cli.report import LiveView, ProgressLine, print_summary
-from gress_cep.connectors import ConnectorConfig, open_sink, open_source, parse_kafka_config
-from gress_cep.connectors.base import DeadLetter, Sink, Source
+from gress_cep.connectors import ConnectorConfig, parse_kafka_config
+from gress_cep.connectors.base import DeadLetter
 from gress_cep.dsl import ast, load_file
 from gress_cep.errors import UserError
 from gress_cep.runtime.durations import parse_duration_s
+from gress_cep.runtime.job import Job, JobSpec, Outputs
 from gress_cep.runtime.metrics import Metrics
-from gress_cep.runtime.pipeline import Pipeline, RoundOutput
+from gress_cep.runtime.pipeline import RoundOutput
 from gress_cep.runtime.plan import PlanOptions, build_plan
-
-COMMIT_EVERY_S = 5.0
 
 
 @click.command("detect")
@@ -126,6 +125,26 @@ COMMIT_EVERY_S = 5.0
     help="Serve Prometheus metrics on 127.0.0.1:N/metrics.",
 )
 @click.option(
+    "--state-dir",
+    envvar="GRESS_STATE_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="State and checkpoints [default: ./.gress/state/<job>; env GRESS_STATE_DIR].",
+)
+@click.option(
+    "--checkpoint-interval",
+    default="10s",
+    show_default=True,
+    metavar="DURATION",
+    help="How often state, positions and outputs are committed together.",
+)
+@click.option("--fresh", is_flag=True, help="Ignore the state of an unfinished earlier run.")
+@click.option(
+    "--from-savepoint",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Start from a savepoint (`gress savepoint`).",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -155,6 +174,10 @@ def command(
     idle_timeout: str,
     max_partial_matches: int,
     metrics_port: int | None,
+    state_dir: Path | None,
+    checkpoint_interval: str,
+    fresh: bool,
+    from_savepoint: Path | None,
     quiet: bool | None,
 ) -> None:
     """Run the patterns of FILE and write their matches.
@@ -194,142 +217,87 @@ def command(
             on_dead_letter=pending_dead.append,
         ),
     )
-    sources = _open_inputs(program, plan.streams, inputs, config)
-    needed = {p.root for p in plan.patterns.values()}
-    missing = sorted(needed - set(sources))
+    streams = _input_specs(program, inputs)
+    missing = sorted({p.root for p in plan.patterns.values()} - {name for name, _ in streams})
     if missing:
         raise UserError(
             f"no input for stream {', '.join(repr(m) for m in missing)}",
             hint=f"add -i {missing[0]}=PATH (or kafka:TOPIC)",
         )
-    sinks = _Sinks(output, dead_letter, late, timeouts, config)
-    pipeline = Pipeline(plan, sources)
+    terminal = output == "-" and sys.stdout.isatty()
+    spec = JobSpec(
+        file=file,
+        inputs=streams,
+        outputs=Outputs(output, dead_letter, late, timeouts),
+        config=config,
+        patterns=list(patterns) or None,
+        state_dir=state_dir,
+        checkpoint_interval_s=parse_duration_s(checkpoint_interval, "--checkpoint-interval"),
+        fresh=fresh,
+        from_savepoint=from_savepoint,
+        terminal_output=terminal,
+    )
+    from gress_cep.state import open_backend  # rocksdict loads only when a job runs
+
+    job = Job(spec, program, plan, open_backend)
+    for note in job.notes:
+        err_console.print(f"[dim]{note}[/]", highlight=False)
     show_progress = err_console.is_terminal if quiet is None else not quiet
-    live = LiveView(err_console) if output == "-" and sys.stdout.isatty() else None
-    progress = ProgressLine(err_console, pipeline) if show_progress and live is None else None
-    metrics = Metrics(pipeline, metrics_port) if metrics_port else None
+    live = LiveView(err_console) if terminal else None
+    progress = ProgressLine(err_console, job.pipeline) if show_progress and live is None else None
+    metrics = Metrics(job.pipeline, metrics_port) if metrics_port else None
     started = time.monotonic()
-    interrupted = _on_signals(pipeline)
+    interrupted = _on_signals(job)
     try:
-        last_commit = time.monotonic()
-        for out in pipeline.rounds():
-            out.dead_letters.extend(pending_dead)
-            pending_dead.clear()
-            sinks.write(out, live)
+        for out in job.rounds():
+            if pending_dead:  # model failures: their records are dead letters too
+                job.sinks.write(RoundOutput(dead_letters=list(pending_dead)))
+                pending_dead.clear()
+            if live is not None and out.matches:
+                live.add(out.matches)
             if metrics is not None:
                 metrics.update()
             if progress is not None:
                 progress.update()
-            if time.monotonic() - last_commit >= COMMIT_EVERY_S:
-                sinks.flush()  # at-least-once: offsets only after the outputs are durable
-                pipeline.commit()
-                last_commit = time.monotonic()
-        sinks.flush()
-        pipeline.commit()
     finally:
         if progress is not None:
             progress.close()
         if live is not None:
             live.close()
-        sinks.close()
-        pipeline.close()
+        job.close()
         if metrics is not None:
             metrics.close()
     print_summary(
-        err_console, pipeline, time.monotonic() - started, sinks, interrupted=interrupted()
+        err_console, job.pipeline, time.monotonic() - started, job.sinks, interrupted=interrupted()
     )
 
 
-def _open_inputs(
-    program: ast.Program, streams: dict[str, Any], specs: tuple[str, ...], config: ConnectorConfig
-) -> dict[str, list[Source]]:
-    declared = {s.name.text: s for s in program.of_type(ast.Stream)}
+def _input_specs(program: ast.Program, specs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """`-i [STREAM=]SOURCE` values as (stream, source) pairs."""
+    declared = sorted(s.name.text for s in program.of_type(ast.Stream))
     if not specs:
         raise UserError("no input given", hint="add -i STREAM=PATH, e.g. -i events.jsonl")
-    out: dict[str, list[Source]] = {}
+    out = []
     for spec in specs:
         name, sep, source = spec.partition("=")
         if not sep or name not in declared:
             if sep and not os.path.exists(spec) and not spec.startswith("kafka:"):
                 raise UserError(
                     f"-i {spec}: no stream named '{name}'",
-                    hint="streams in the file: " + ", ".join(sorted(declared)),
+                    hint="streams in the file: " + ", ".join(declared),
                 )
             if len(declared) != 1:
                 raise UserError(
                     f"-i {spec}: say which stream it feeds",
-                    hint=f"write -i STREAM={spec} (streams: {', '.join(sorted(declared))})",
+                    hint=f"write -i STREAM={spec} (streams: {', '.join(declared)})",
                 )
-            name, source = next(iter(declared)), spec
-        out.setdefault(name, []).append(open_source(source, declared[name], config))
+            name, source = declared[0], spec
+        out.append((name, source))
     return out
 
 
-class _Sinks:
-    """The outputs of a run; what has no sink is counted and reported."""
-
-    def __init__(
-        self,
-        output: str,
-        dead_letter: str | None,
-        late: str | None,
-        timeouts: str | None,
-        config: ConnectorConfig,
-    ) -> None:
-        self.terminal = output == "-" and sys.stdout.isatty()
-        self.matches: Sink | None = (
-            None if self.terminal else open_sink(output, config, role="matches")
-        )
-        self.dead: Sink | None = (
-            open_sink(dead_letter, config, role="dead-letter") if dead_letter else None
-        )
-        self.late: Sink | None = open_sink(late, config, role="late") if late else None
-        self.timeouts: Sink | None = (
-            open_sink(timeouts, config, role="timeouts") if timeouts else None
-        )
-        self.dead_samples: list[DeadLetter] = []
-        self.unsaved = {"dead letters": 0, "late records": 0, "timeouts": 0}
-        self.names = {"dead": dead_letter, "late": late, "timeouts": timeouts}
-
-    def write(self, out: RoundOutput, live: LiveView | None) -> None:
-        if out.matches:
-            if self.matches is not None:
-                self.matches.write(out.matches)
-            if live is not None:
-                live.add(out.matches)
-        self._side(self.timeouts, out.timeouts, "timeouts")
-        self._side(self.late, out.late, "late records")
-        if out.dead_letters:
-            if self.dead is not None:
-                self.dead.write([d.to_record() for d in out.dead_letters])
-            else:
-                self.unsaved["dead letters"] += len(out.dead_letters)
-                room = 5 - len(self.dead_samples)
-                if room > 0:
-                    self.dead_samples.extend(out.dead_letters[:room])
-
-    def _side(self, sink: Sink | None, records: list[dict[str, Any]], what: str) -> None:
-        if not records:
-            return
-        if sink is not None:
-            sink.write(records)
-        else:
-            self.unsaved[what] += len(records)
-
-    def _all(self) -> list[Sink]:
-        return [s for s in (self.matches, self.dead, self.late, self.timeouts) if s is not None]
-
-    def flush(self) -> None:
-        for sink in self._all():
-            sink.flush()
-
-    def close(self) -> None:
-        for sink in self._all():
-            sink.close()
-
-
-def _on_signals(pipeline: Pipeline) -> Any:
-    """Ctrl-C / SIGTERM: finish the round, flush, commit, print the summary, exit 0.
+def _on_signals(job: Job) -> Any:
+    """Ctrl-C / SIGTERM: finish the round, flush, checkpoint, print the summary, exit 0.
     A second Ctrl-C stops at once."""
     state = {"count": 0}
 
@@ -337,7 +305,7 @@ def _on_signals(pipeline: Pipeline) -> Any:
         state["count"] += 1
         if state["count"] > 1:
             raise KeyboardInterrupt
-        pipeline.stop()
+        job.stop()
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)

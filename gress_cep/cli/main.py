@@ -73,9 +73,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     # one module per command; each exposes `command`
-    from gress_cep.cli import check, detect, explain, score
+    from gress_cep.cli import check, checkpoints, detect, explain, savepoint, score
 
-    for module in (check, explain, detect, score):
+    for module in (check, explain, detect, score, checkpoints, savepoint):
         cli.add_command(module.command)
 
 

@@ -95,23 +95,34 @@ def open_source(
         raise UserError(f"input {spec} cannot be read (permission denied)") from None
 
 
-def open_sink(spec: str, config: ConnectorConfig, *, role: str = "matches") -> Sink:
-    """The sink for `spec`; `role` says what it receives (dead letters get their own form)."""
+def open_sink(
+    spec: str,
+    config: ConnectorConfig,
+    *,
+    role: str = "matches",
+    resume: dict[str, Any] | None = None,
+    transaction: Any = None,
+) -> Sink:
+    """The sink for `spec`; `role` says what it receives (dead letters get their own form).
+
+    `resume` is the sink's `position()` in the checkpoint a job resumes from: a file keeps
+    what was written up to that point and nothing after it. `transaction` (a KafkaTransaction)
+    makes a Kafka sink write inside the job's transaction."""
     if role not in SINK_ROLES:
         raise ValueError(f"unknown sink role {role!r}")
     if spec.startswith(KAFKA_PREFIX):
         from gress_cep.connectors.kafka import KafkaSink  # confluent-kafka: ~0.2 s to import
 
-        return KafkaSink(_topic(spec), config, role)
+        return KafkaSink(_topic(spec), config, role, transaction)
     if spec == "-":
         return stdout_sink(role)
     fmt = _file_format(spec, config)
     try:
         if fmt == "jsonl":
-            return JsonLinesSink(open(spec, "wb"), spec, role)
+            return JsonLinesSink.open(spec, role, resume)
         if fmt == "csv":
-            return CsvSink(spec, role)
-        return AvroFileSink(spec, role)
+            return CsvSink(spec, role, resume)
+        return AvroFileSink(spec, role, resume)
     except (FileNotFoundError, NotADirectoryError):
         raise UserError(
             f"cannot write {spec}: its folder does not exist",

@@ -12,6 +12,7 @@ schema, and a field is never dropped.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from io import BytesIO
@@ -134,17 +135,46 @@ class AvroFileSource:
 
 
 class AvroFileSink:
-    def __init__(self, path: str, role: str = "matches") -> None:
+    """Its position is the number of records written; a resumed run keeps that many records
+    of the file (rewritten under the schema they had) and appends after them."""
+
+    def __init__(
+        self, path: str, role: str = "matches", resume: dict[str, Any] | None = None
+    ) -> None:
         self.description = path
         self._path = path
         self._inferred = InferredSchema(os.path.splitext(os.path.basename(path))[0])
         self._dead_letters = role == "dead-letter"
+        self._records = 0
+        kept = self._committed(int(resume["records"])) if resume else []
         self._file = open(path, "wb")  # noqa: SIM115 -- closed by close()
         self._writer: Writer | None = None
+        if kept:
+            self._write(kept)
+
+    def _committed(self, count: int) -> list[Record]:
+        with open(self._path, "rb") as old:
+            kept = list(itertools.islice(reader(old), count))
+        if len(kept) < count:
+            raise UserError(
+                f"output {self._path} has fewer records than the checkpoint says ({count})",
+                hint="it was changed since; start afresh with --fresh",
+            )
+        return kept
+
+    def position(self) -> dict[str, Any]:
+        return {"records": self._records}
+
+    def sync(self) -> None:
+        self.flush()
+        os.fsync(self._file.fileno())
 
     def write(self, records: list[Record]) -> None:
         if self._dead_letters:
             records = [file_form(letter) for letter in records]
+        self._write(records)
+
+    def _write(self, records: list[Record]) -> None:
         ready, grew = self._inferred.observe(records)
         if self._writer is None:
             self._writer = self._new_writer()
@@ -152,6 +182,7 @@ class AvroFileSink:
             self._rewrite()
         for record in ready:
             self._writer.write(record)
+        self._records += len(records)
 
     def _new_writer(self) -> Writer:
         return Writer(self._file, parse_schema(self._inferred.schema), codec="deflate")

@@ -14,6 +14,7 @@ once with the wider header (earlier rows get empty cells), so no field is ever d
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from gress_cep.connectors.codec import encode_json
 from gress_cep.connectors.dead_letter import file_form
 from gress_cep.connectors.validation import Validator, set_aside_invalid
 from gress_cep.dsl.ast import SchemaField, Stream
+from gress_cep.errors import UserError
 
 _INT = re.compile(r"[-+]?\d+")
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -207,14 +209,45 @@ def _cell(value: Any) -> str:
 
 
 class CsvSink:
-    def __init__(self, path: str, role: str = "matches") -> None:
+    """Its position is (columns, rows written); a resumed run keeps the header and that many
+    rows of the file and appends after them."""
+
+    def __init__(
+        self, path: str, role: str = "matches", resume: dict[str, Any] | None = None
+    ) -> None:
         self.description = path
         self._path = path
-        self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._writer = csv.writer(self._file)
         self._columns: list[str] = []
         self._known: set[str] = set()
         self._dead_letters = role == "dead-letter"
+        self._rows = 0
+        if resume is not None:
+            self._keep_prefix(list(resume["columns"]), int(resume["rows"]))
+        self._file = open(path, "a" if resume else "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._writer = csv.writer(self._file)
+
+    def _keep_prefix(self, columns: list[str], rows: int) -> None:
+        with open(self._path, newline="", encoding="utf-8") as old:
+            kept = list(itertools.islice(csv.reader(old), rows + 1 if columns else 0))
+        if len(kept) < (rows + 1 if columns else 0):
+            raise UserError(
+                f"output {self._path} has fewer rows than the checkpoint says ({rows})",
+                hint="it was changed since; start afresh with --fresh",
+            )
+        temporary = f"{self._path}.gress-tmp"
+        with open(temporary, "w", newline="", encoding="utf-8") as new:
+            csv.writer(new).writerows(kept)
+        os.replace(temporary, self._path)
+        self._columns = columns
+        self._known = set(columns)
+        self._rows = rows
+
+    def position(self) -> dict[str, Any]:
+        return {"columns": list(self._columns), "rows": self._rows}
+
+    def sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
 
     def write(self, records: list[Record]) -> None:
         if self._dead_letters:
@@ -223,6 +256,7 @@ class CsvSink:
             if not record.keys() <= self._known:
                 self._widen([key for key in record if key not in self._known])
             self._writer.writerow([_cell(record.get(column)) for column in self._columns])
+        self._rows += len(records)
 
     def _widen(self, new_columns: list[str]) -> None:
         had_rows = bool(self._columns)

@@ -129,7 +129,11 @@ class JsonLinesSource:
 
 
 class JsonLinesSink:
-    """One JSON object per line; `flush()` hands the bytes to the operating system."""
+    """One JSON object per line; `flush()` hands the bytes to the operating system.
+
+    Its position is the length of the file after a flush; a resumed run truncates the file to
+    the position of its checkpoint and appends, so that nothing is written twice.
+    """
 
     def __init__(
         self, file: BinaryIO, description: str, role: str = "matches", owns_file: bool = True
@@ -138,6 +142,31 @@ class JsonLinesSink:
         self._file = file
         self._dead_letters = role == "dead-letter"
         self._owns_file = owns_file
+
+    @classmethod
+    def open(cls, path: str, role: str, resume: dict[str, Any] | None) -> JsonLinesSink:
+        if resume is None:
+            return cls(open(path, "wb"), path, role)
+        file = open(path, "r+b")  # noqa: SIM115
+        length = int(resume["bytes"])
+        if os.fstat(file.fileno()).st_size < length:
+            file.close()
+            raise UserError(
+                f"output {path} is shorter than the checkpoint says ({length} bytes)",
+                hint="it was changed since; start afresh with --fresh",
+            )
+        file.truncate(length)
+        file.seek(length)
+        return cls(file, path, role)
+
+    def position(self) -> dict[str, Any]:
+        return {"bytes": self._file.tell()} if self._owns_file else {}
+
+    def sync(self) -> None:
+        """Make the flushed bytes durable (a checkpoint relies on them)."""
+        self._file.flush()
+        if self._owns_file:
+            os.fsync(self._file.fileno())
 
     def write(self, records: list[Record]) -> None:
         if self._dead_letters:

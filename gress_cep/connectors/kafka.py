@@ -22,6 +22,7 @@ a message until `message.timeout.ms` (5 min by default) before its failure surfa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -171,6 +172,8 @@ class KafkaSource:
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest" if config.from_beginning else "latest",
             "enable.partition.eof": config.stop_at_end,
+            # only what transactional producers committed (exactly-once pipelines)
+            "isolation.level": "read_committed",
             **(_GROUP_DEFAULTS if config.group else {}),
         }
         self._consumer: Consumer = _client(Consumer, {**defaults, **conf})
@@ -330,18 +333,108 @@ def _message_key(record: Record) -> bytes | None:
     return encode_json(key)
 
 
+class KafkaTransaction:
+    """One transactional producer for every Kafka output of a job: exactly-once output.
+
+    Everything a job writes to Kafka between two checkpoints is one transaction; the
+    checkpoint's commit step commits it together with the consumed offsets and a marker (the
+    checkpoint id, stored as the committed offset of the job's group on the first output's
+    partition 0). A job that restarts reads the marker to learn which checkpoint's outputs
+    were committed, and resumes from exactly that checkpoint (docs/operations.md).
+    """
+
+    def __init__(self, config: ConnectorConfig, job_id: str, marker_topic: str) -> None:
+        self.group = f"gress-{job_id}"
+        self.marker = TopicPartition(marker_topic, 0)
+        base = client_config(config)
+        self._failed = 0
+        self._first_failure = ""
+        self.producer: Producer = _client(
+            Producer,
+            {
+                "linger.ms": 10,
+                **base,
+                "transactional.id": self.group,
+                "on_delivery": self._delivered,
+                "delivery.report.only.error": True,
+            },
+        )
+        self._consumer: Consumer = _client(
+            Consumer, {**base, "group.id": self.group, "enable.auto.commit": False}
+        )
+        try:
+            # fences an earlier incarnation of this job and aborts its open transaction
+            self.producer.init_transactions(config.connect_timeout_s * 3)
+            self.producer.begin_transaction()
+        except KafkaException as err:
+            raise UserError(f"cannot start a Kafka transaction: {err.args[0].str()}") from None
+
+    def _delivered(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self._failed += 1
+            self._first_failure = self._first_failure or error.str()
+
+    def committed_checkpoint(self) -> int | None:
+        """The id of the newest checkpoint whose transaction was committed, if any."""
+        [tp] = self._consumer.committed([self.marker], timeout=10)
+        return tp.offset if tp.offset >= 0 else None
+
+    def flush(self) -> None:
+        while self.producer.flush(1.0):
+            pass
+        if self._failed:
+            failed, self._failed = self._failed, 0
+            raise UserError(
+                f"{failed} records could not be delivered to Kafka ({self._first_failure})",
+                hint="check that the broker is up and the topic accepts writes",
+            )
+
+    def commit(self, checkpoint_id: int, offsets: dict[str, dict[str, Any]]) -> None:
+        """Commit the open transaction with the input offsets and the checkpoint marker."""
+        self.flush()
+        parts = [TopicPartition(self.marker.topic, 0, checkpoint_id)]
+        for position in offsets.values():
+            topic = position.get("topic")
+            for partition, offset in (position.get("offsets") or {}).items():
+                parts.append(TopicPartition(topic, int(partition), int(offset)))
+        try:
+            self.producer.send_offsets_to_transaction(
+                parts, self._consumer.consumer_group_metadata(), 30
+            )
+            self.producer.commit_transaction(30)
+            self.producer.begin_transaction()
+        except KafkaException as err:
+            raise UserError(f"cannot commit the Kafka transaction: {err.args[0].str()}") from None
+
+    def close(self) -> None:
+        """Abort what was written after the last checkpoint (a resumed run writes it again)."""
+        with contextlib.suppress(KafkaException):  # nothing open, or the broker is gone
+            self.producer.abort_transaction(10)
+        self._consumer.close()
+
+
 class KafkaSink:
-    def __init__(self, topic: str, config: ConnectorConfig, role: str = "matches") -> None:
+    def __init__(
+        self,
+        topic: str,
+        config: ConnectorConfig,
+        role: str = "matches",
+        transaction: KafkaTransaction | None = None,
+    ) -> None:
         self.description = f"kafka:{topic}"
         self._topic = topic
         self._dead_letters = role == "dead-letter"
-        conf = {
-            "linger.ms": 10,
-            **client_config(config),
-            "on_delivery": self._delivered,
-            "delivery.report.only.error": True,  # successes need no Python callback
-        }
-        self._producer: Producer = _client(Producer, conf)
+        self._transaction = transaction
+        if transaction is not None:
+            self._producer: Producer = transaction.producer
+        else:
+            conf = {
+                "linger.ms": 10,
+                **client_config(config),
+                "on_delivery": self._delivered,
+                "delivery.report.only.error": True,  # successes need no Python callback
+            }
+            self._producer = _client(Producer, conf)
         topic_partitions(self._producer, topic, config)
         self._encoder: ConfluentAvroEncoder | None = None
         fmt = value_format(topic, config)
@@ -377,8 +470,14 @@ class KafkaSink:
             except BufferError:  # the local queue is full: let deliveries drain it
                 self._producer.poll(0.1)
 
+    def position(self) -> dict[str, Any]:
+        return {}  # a transaction, not a position, makes Kafka output exactly-once
+
     def flush(self) -> None:
         """Wait until every record is delivered; raise if any could not be."""
+        if self._transaction is not None:
+            self._transaction.flush()
+            return
         while self._producer.flush(1.0):
             pass  # librdkafka gives up on a message after message.timeout.ms
         if self._failed:
@@ -390,7 +489,8 @@ class KafkaSink:
             )
 
     def close(self) -> None:
-        self.flush()
+        if self._transaction is None:  # a transaction's records wait for its commit
+            self.flush()
 
 
 def _json_values(records: list[Record]) -> list[bytes]:

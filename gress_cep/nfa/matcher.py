@@ -20,13 +20,14 @@ strategy discards.
 from __future__ import annotations
 
 import heapq
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from gress_cep.nfa.kernel import build_feed
 from gress_cep.nfa.model import Nfa, State
-from gress_cep.nfa.shared_buffer import Node, path
+from gress_cep.nfa.shared_buffer import Node, path, restore_nodes, snapshot_nodes
 
 Record = dict[str, Any]
 CondFn = Callable[[Record, Any], bool] | None
@@ -142,6 +143,7 @@ class Matcher:
         self._start_run = Run(self.start, None, 0, 0, 0, self.initial_aggs)
         self._var_index = {v: i for i, v in enumerate(nfa.variables)}
         self._kernels: dict[Callable[[Record], Any], Any] = {}
+        self.changed: set[Any] = set()  # keys whose state changed since the last snapshot
 
     # ------------------------------------------------------------------ events
     def feed(
@@ -181,6 +183,7 @@ class Matcher:
         matches: list[Completed],
         timeouts: list[Completed],
     ) -> None:
+        self.changed.add(key)
         if ks.runs and self._has_windows:
             self._expire(key, ks, ts, matches, timeouts)
         finals: list[Run] = []
@@ -359,6 +362,7 @@ class Matcher:
             if ks is None or ks.timer != deadline:
                 continue  # stale: the key was rescheduled or is gone
             ks.timer = NEVER
+            self.changed.add(key)
             self._expire(key, ks, t, matches, timeouts)
             if not ks.runs and not ks.held:
                 del self.keys[key]
@@ -370,6 +374,7 @@ class Matcher:
         """End of input: every window closes; partial matches without one can never complete,
         so they are dropped and the matches they held back are released."""
         matches, timeouts = self.advance(NEVER)
+        self.changed.update(self.keys)
         for key, ks in list(self.keys.items()):
             self._expire(key, ks, NEVER, matches, timeouts)
             ks.runs = []
@@ -377,6 +382,45 @@ class Matcher:
         self.keys.clear()
         self._timers.clear()
         return matches, timeouts
+
+    # ------------------------------------------------------------------ checkpoints
+    def take_changes(self) -> tuple[dict[Any, bytes], list[Any]]:
+        """The state of every key changed since the last call: (key -> encoded state, keys
+        whose state is gone). Only changed keys are written at a checkpoint."""
+        puts: dict[Any, bytes] = {}
+        gone: list[Any] = []
+        for key in self.changed:
+            ks = self.keys.get(key)
+            if ks is None:
+                gone.append(key)
+            else:
+                puts[key] = encode_key_state(ks)
+        self.changed = set()
+        return puts, gone
+
+    def restore_key(self, key: Any, data: bytes) -> None:
+        ks = decode_key_state(data, self.plans, key)
+        for run in ks.runs:
+            run.deadline = self._deadline(run)
+        self.keys[key] = ks
+        if self._has_windows:
+            self._schedule(key, ks)
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "order": self._order,
+            "stats": [
+                self.stats.matches,
+                self.stats.timeouts,
+                self.stats.dropped_runs,
+                self.stats.max_runs,
+            ],
+        }
+
+    def restore_meta(self, meta: dict[str, Any]) -> None:
+        self._order = meta["order"]
+        m, t, d, x = meta["stats"]
+        self.stats = MatcherStats(m, t, d, x)
 
     # ------------------------------------------------------------------ output and skipping
     def _completed(self, key: Any, run: Run, timed_out: bool = False) -> Completed:
@@ -462,3 +506,36 @@ def _plans(nfa: Nfa) -> dict[int, StatePlan]:
             plan.update = nfa.slot_updates.get(s.var)
         plan.simple = not plan.proceeds and not plan.kills
     return plans
+
+
+def encode_key_state(ks: KeyState) -> bytes:
+    """A key's partial and held matches as bytes. Nodes shared between runs (the shared
+    buffer's common prefixes) are written once."""
+    heads = [r.node for r in ks.runs] + [h[-1].node for h in ks.held]
+    rows, ids = snapshot_nodes(heads)
+    runs = [
+        (r.state.id, ids[i], r.start_ts, r.prev_ts, r.start_seq, r.aggs)
+        for i, r in enumerate(ks.runs)
+    ]
+    held = []
+    base = len(ks.runs)
+    for j, entry in enumerate(ks.held):
+        c: Completed = entry[-1]
+        held.append((entry[:-1], ids[base + j], c.start_ts, c.end_ts, c.start_seq, c.timed_out))
+    return pickle.dumps((rows, runs, held), protocol=5)
+
+
+def decode_key_state(data: bytes, plans: dict[int, StatePlan], key: Any) -> KeyState:
+    rows, runs, held = pickle.loads(data)
+    nodes = restore_nodes(rows)
+
+    def node(i: int) -> Node | None:
+        return nodes[i] if i >= 0 else None
+
+    ks = KeyState()
+    ks.runs = [Run(plans[sid], node(n), st, pt, ss, aggs) for sid, n, st, pt, ss, aggs in runs]
+    ks.held = [
+        (*order, Completed(key, node(n), st, et, ss, to)) for order, n, st, et, ss, to in held
+    ]
+    heapq.heapify(ks.held)
+    return ks

@@ -120,6 +120,27 @@ class PatternOperator:
         self._seq = self.matcher.feed(ready, self.key_of, self._seq, matches, timeouts)
         self.counters.processed += len(ready)
 
+    # ------------------------------------------------------------------ checkpoints
+    def snapshot_meta(self) -> dict[str, Any]:
+        """Everything but the keyed state: the events waiting for the watermark, counters."""
+        c = self.counters
+        return {
+            "buffer": self._buffer,
+            "sorted": self._sorted,
+            "last_ts": self._last_ts,
+            "seq": self._seq,
+            "counters": [c.processed, c.matches, c.timeouts],
+            "matcher": self.matcher.meta(),
+        }
+
+    def restore_meta(self, meta: dict[str, Any]) -> None:
+        self._buffer = list(meta["buffer"])
+        self._sorted = meta["sorted"]
+        self._last_ts = meta["last_ts"]
+        self._seq = meta["seq"]
+        self.counters = PatternCounters(*meta["counters"])
+        self.matcher.restore_meta(meta["matcher"])
+
     # ------------------------------------------------------------------ output records
     def _records(
         self, matches: list[Completed], timeouts: list[Completed]

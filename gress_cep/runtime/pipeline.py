@@ -9,9 +9,10 @@ produced; the CLI writes it to sinks, the Python API hands matches to the caller
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 from gress_cep.connectors.base import Batch, DeadLetter, Source
@@ -20,8 +21,19 @@ from gress_cep.operators.pattern import PatternOperator
 from gress_cep.runtime.event_time import describe, to_epoch_ms
 from gress_cep.runtime.plan import Plan, StreamPlan, ViewPlan
 from gress_cep.runtime.watermarks import END_OF_TIME, NO_WATERMARK, WatermarkTracker
+from gress_cep.state.backend import StateBackend, WriteBatch
+from gress_cep.state.keys import decode_key, encode_key
 
 Record = dict[str, Any]
+
+# state tables of a pipeline
+STREAMS = "streams"
+VIEWS = "views"
+PATTERNS = "patterns"
+
+
+def keys_table(pattern: str) -> str:
+    return f"keys:{pattern}"
 
 
 @dataclass(slots=True)
@@ -343,6 +355,56 @@ class Pipeline:
         """Every view operator of the run (the summary asks score operators for their stats)."""
         return [op for view in self.plan.views.values() for op in view.operators]
 
+    # ------------------------------------------------------------------ checkpoints
+    def snapshot_into(self, batch: WriteBatch) -> None:
+        """Every operator's state, as puts and deletes into `batch` (keyed pattern state:
+        only the keys that changed since the last snapshot)."""
+        for name, node in self.streams.items():
+            state = {"tracker": node.tracker.snapshot(), "counters": astuple(node.counters)}
+            batch.put(STREAMS, name.encode(), pickle.dumps(state, protocol=5))
+        for name, view in self.views.items():
+            states = [op.snapshot() for op in view.plan.operators]
+            batch.put(VIEWS, name.encode(), pickle.dumps(states, protocol=5))
+        for name, pattern in self.plan.patterns.items():
+            op = pattern.operator
+            meta = {"fingerprint": pattern.fingerprint, **op.snapshot_meta()}
+            batch.put(PATTERNS, name.encode(), pickle.dumps(meta, protocol=5))
+            puts, gone = op.matcher.take_changes()
+            table = keys_table(name)
+            for key, data in puts.items():
+                batch.put(table, encode_key(key), data)
+            for key in gone:
+                batch.delete(table, encode_key(key))
+
+    def restore_from(self, backend: StateBackend) -> list[str]:
+        """Operator state from the backend's live state (just restored from a checkpoint).
+        Returns the patterns that changed since then: they start afresh."""
+        for name, node in self.streams.items():
+            data = backend.table(STREAMS).get(name.encode())
+            if data is not None:
+                state = pickle.loads(data)
+                node.tracker.restore(state["tracker"])
+                node.counters = StreamCounters(*state["counters"])
+        for name, view in self.views.items():
+            data = backend.table(VIEWS).get(name.encode())
+            if data is not None:
+                for op, state in zip(view.plan.operators, pickle.loads(data), strict=True):
+                    op.restore(state)
+        changed = []
+        for name, pattern in self.plan.patterns.items():
+            data = backend.table(PATTERNS).get(name.encode())
+            if data is None:
+                continue
+            meta = pickle.loads(data)
+            if meta["fingerprint"] != pattern.fingerprint:
+                changed.append(name)
+                continue
+            op = pattern.operator
+            op.restore_meta(meta)
+            for key, value in backend.table(keys_table(name)).items():
+                op.matcher.restore_key(decode_key(key), value)
+        return changed
+
     def watermarks(self) -> dict[str, int]:
         return {name: s.tracker.current for name, s in self.streams.items()}
 
@@ -352,11 +414,6 @@ class Pipeline:
             for p in self.plan.patterns.values()
             for ks in p.operator.matcher.keys.values()
         )
-
-    def commit(self) -> None:
-        """Everything read so far has been written out: let the sources know (Kafka offsets)."""
-        for inp in self.inputs:
-            inp.source.commit(inp.source.position())
 
     def close(self) -> None:
         for inp in self.inputs:

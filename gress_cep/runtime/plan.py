@@ -6,6 +6,7 @@ view operator the runtime cannot run yet is an error only when a pattern depends
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from gress_cep.dsl.expressions import (
     compile_record_predicate,
     output_name,
 )
+from gress_cep.dsl.source_text import SourceText
 from gress_cep.errors import UserError
 from gress_cep.nfa.compiler import compile_pattern
 from gress_cep.nfa.model import Nfa
@@ -56,6 +58,7 @@ class PatternPlan:
     source: str
     root: str  # the stream the pattern's records come from
     operator: PatternOperator
+    fingerprint: str  # changes when the pattern, its views or its stream change
 
 
 @dataclass(slots=True)
@@ -118,10 +121,22 @@ def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan
             timeout_emit=_projection(pattern.timeout_emit, nfa),
             max_runs_per_key=options.max_runs_per_key,
         )
+        decls = [pattern, *(v.decl for v in plan.chain(source)), plan.streams[root].decl]
         plan.patterns[pattern.name.text] = PatternPlan(
-            pattern, pattern.name.text, source, root, operator
+            pattern, pattern.name.text, source, root, operator, _fingerprint(program, decls)
         )
     return plan
+
+
+def _fingerprint(program: ast.Program, decls: list[Any]) -> str:
+    """A digest of the declarations' text (white space folded): a checkpoint's state of a
+    pattern is reused only when none of them changed."""
+    text = SourceText(program.source)
+    digest = hashlib.sha256()
+    for decl in decls:
+        digest.update(" ".join(text.text(decl.span).split()).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _stream_plan(stream: ast.Stream, options: PlanOptions) -> StreamPlan:

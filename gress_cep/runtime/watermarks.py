@@ -9,6 +9,7 @@ a finished input stops holding it back for good. Watermarks only move forward.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 NO_WATERMARK = -(2**63)
 END_OF_TIME = 2**63 - 1
@@ -52,6 +53,16 @@ class WatermarkTracker:
     def observe_max(self, index: int, partition: int, max_ts: int, now: float) -> None:
         """Several records of one partition at once: only their largest time matters."""
         self.observe(index, partition, max_ts, now)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"max": list(self._max.items()), "current": self.current}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Event time seen before the checkpoint; partitions start active again (their idle
+        clocks restart with the job)."""
+        for slot, mark in state["max"]:
+            self._max[tuple(slot)] = mark  # type: ignore[index]
+        self.current = state["current"]
 
     def advance(self, now: float | None = None) -> int:
         """Recompute the stream watermark (monotonic) and return it."""

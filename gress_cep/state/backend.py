@@ -25,7 +25,8 @@ class CheckpointInfo:
 
 @dataclass(slots=True)
 class WriteBatch:
-    """Puts and deletes applied atomically by `StateBackend.write`."""
+    """Puts and deletes applied atomically by `StateBackend.write` (all puts, then all
+    deletes: a batch never needs to put and delete one key)."""
 
     puts: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (table, key, value)
     deletes: list[tuple[str, bytes]] = field(default_factory=list)  # (table, key)
@@ -80,6 +81,10 @@ class StateBackend(Protocol):
     def restore(self, checkpoint_id: int | None = None) -> CheckpointInfo | None:
         """Make the live state equal to a checkpoint (the newest complete one when None).
         Returns None (and leaves an empty live state) when there is no checkpoint."""
+        ...
+
+    def clear(self) -> None:
+        """Make the live state empty (a job that starts afresh); checkpoints stay."""
         ...
 
     def discard_older_than(self, checkpoint_id: int) -> None:

@@ -88,6 +88,9 @@ class MemoryBackend:
         self._replace_tables(copy)
         return info
 
+    def clear(self) -> None:
+        self._replace_tables({})
+
     def discard_older_than(self, checkpoint_id: int) -> None:
         for old in [i for i in self._checkpoints if i < checkpoint_id]:
             del self._checkpoints[old]

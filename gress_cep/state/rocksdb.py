@@ -238,6 +238,9 @@ class RocksDbBackend:
         self._replace_live(lambda staging: _copy_checkpoint(source, staging))
         return info
 
+    def clear(self) -> None:
+        self._replace_live(lambda staging: None)
+
     def savepoint(self, checkpoint_id: int, path: Path) -> None:
         info = self.dir.find_checkpoint(checkpoint_id)
         savepoint_from_checkpoint(self.dir.checkpoint_path(checkpoint_id), info, path)

@@ -1,0 +1,272 @@
+"""A `gress detect` job: its inputs, outputs, state and checkpoints, wired around a Pipeline.
+
+The job resumes an unfinished earlier run of itself from the state directory (its newest
+checkpoint, or the one whose Kafka transaction committed), takes checkpoints while it runs, and a
+last one when it stops or finishes (see gress_cep.state.coordinator for the protocol).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gress_cep.connectors import ConnectorConfig, open_sink, open_source
+from gress_cep.connectors.base import DeadLetter, Sink, Source
+from gress_cep.dsl import ast
+from gress_cep.runtime.faults import fault_point
+from gress_cep.runtime.pipeline import Pipeline, RoundOutput
+from gress_cep.runtime.plan import Plan
+from gress_cep.state.backend import CheckpointInfo, StateBackend, WriteBatch
+from gress_cep.state.coordinator import CheckpointCoordinator, Resume, resume, start_afresh
+
+Record = dict[str, Any]
+KAFKA = "kafka:"
+
+
+@dataclass(slots=True)
+class Outputs:
+    """Where each kind of output goes ('-' for matches: stdout)."""
+
+    matches: str = "-"
+    dead_letter: str | None = None
+    late: str | None = None
+    timeouts: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        roles = [("matches", self.matches), ("dead-letter", self.dead_letter), ("late", self.late)]
+        roles.append(("timeouts", self.timeouts))
+        return [(role, spec) for role, spec in roles if spec is not None]
+
+
+@dataclass(slots=True)
+class JobSpec:
+    file: Path
+    inputs: list[tuple[str, str]]  # (stream, source spec)
+    outputs: Outputs
+    config: ConnectorConfig
+    patterns: list[str] | None = None
+    state_dir: Path | None = None  # None: ./.gress/state/<job id>
+    checkpoint_interval_s: float | None = 10.0
+    fresh: bool = False  # ignore the state of an unfinished earlier run
+    from_savepoint: Path | None = None
+    terminal_output: bool = False  # matches go to a live table, not a sink
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two runs the same job (and a checkpoint reusable)."""
+        return {
+            "file": str(self.file.resolve()),
+            "inputs": [f"{stream}={spec}" for stream, spec in self.inputs],
+            "outputs": {role: spec for role, spec in self.outputs.items()},
+            "patterns": sorted(self.patterns) if self.patterns else None,
+        }
+
+    def job_id(self) -> str:
+        text = repr(sorted(self.identity().items()))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def resolved_state_dir(self) -> Path:
+        """--state-dir, else a folder of its own per job under GRESS_STATE_ROOT
+        (default ./.gress/state), so that different jobs never share state."""
+        if self.state_dir is not None:
+            return self.state_dir
+        root = Path(os.environ.get("GRESS_STATE_ROOT", ".gress/state"))
+        return root / self.job_id()
+
+
+class Sinks:
+    """The outputs of a run, by role; what has no sink is counted and reported."""
+
+    def __init__(self, sinks: dict[str, Sink]) -> None:
+        self.by_role = sinks
+        self.dead_samples: list[DeadLetter] = []
+        self.unsaved = {"dead letters": 0, "late records": 0, "timeouts": 0}
+
+    def write(self, out: RoundOutput) -> None:
+        matches = self.by_role.get("matches")
+        if out.matches and matches is not None:
+            matches.write(out.matches)
+        self._side("timeouts", out.timeouts, "timeouts")
+        self._side("late", out.late, "late records")
+        if out.dead_letters:
+            dead = self.by_role.get("dead-letter")
+            if dead is not None:
+                dead.write([d.to_record() for d in out.dead_letters])
+            else:
+                self.unsaved["dead letters"] += len(out.dead_letters)
+                room = 5 - len(self.dead_samples)
+                if room > 0:
+                    self.dead_samples.extend(out.dead_letters[:room])
+
+    def _side(self, role: str, records: list[Record], what: str) -> None:
+        if not records:
+            return
+        sink = self.by_role.get(role)
+        if sink is not None:
+            sink.write(records)
+        else:
+            self.unsaved[what] += len(records)
+
+    def all(self) -> list[Sink]:
+        return list(self.by_role.values())
+
+
+class Job:
+    def __init__(
+        self,
+        spec: JobSpec,
+        program: ast.Program,
+        plan: Plan,
+        open_backend: Callable[[Path | None], StateBackend],
+    ) -> None:
+        self.spec = spec
+        self.identity = spec.identity()
+        self.notes: list[str] = []
+        self.resumed: CheckpointInfo | None = None
+        self.from_savepoint = False
+        declared = {s.name.text: s for s in program.of_type(ast.Stream)}
+        # checkpoints need inputs that can be read again from a position (not stdin)
+        self.stateful = all(spec_ != "-" for _, spec_ in spec.inputs)
+        self.backend: StateBackend = open_backend(
+            spec.resolved_state_dir() if self.stateful else None
+        )
+        self.transaction = self._transaction()
+        found = self._resume()
+        self.sources = self._open_inputs(declared, found)
+        self.sinks = self._open_outputs(found)
+        self.pipeline = Pipeline(plan, self.sources)
+        if found is not None:
+            changed = self.pipeline.restore_from(self.backend)
+            self.resumed = found.checkpoint
+            self.notes.append(
+                f"resumed from checkpoint {found.checkpoint.checkpoint_id} of an unfinished run"
+            )
+            for name in changed:
+                self.notes.append(f"pattern {name} changed since that checkpoint: it starts afresh")
+            fault_point("restore")
+        self.coordinator = CheckpointCoordinator(
+            self.backend,
+            self,
+            self.identity,
+            spec.checkpoint_interval_s if self.stateful else None,
+            first_id=self._next_id,
+        )
+        if self.from_savepoint:
+            # from now on this job's own checkpoint is what a restart continues from
+            self.coordinator.checkpoint()
+
+    # ------------------------------------------------------------------ setting up
+    def _transaction(self) -> Any:
+        kafka_outputs = [spec for _, spec in self.spec.outputs.items() if spec.startswith(KAFKA)]
+        if not kafka_outputs or not self.stateful:
+            return None
+        from gress_cep.connectors.kafka import KafkaTransaction
+
+        marker_topic = kafka_outputs[0][len(KAFKA) :]
+        return KafkaTransaction(self.spec.config, self.spec.job_id(), marker_topic)
+
+    def _resume(self) -> Resume | None:
+        self._next_id = 1
+        if not self.stateful:
+            return None
+        if self.spec.from_savepoint is not None:
+            self._next_id = start_afresh(self.backend)
+            info = self.backend.restore_savepoint(self.spec.from_savepoint)
+            self.from_savepoint = True
+            self.notes.append(f"started from the savepoint {self.spec.from_savepoint}")
+            # the savepoint's state and input positions; this job's outputs start afresh
+            return Resume(info, info.metadata.get("positions", {}), {})
+        if self.spec.fresh:
+            self._next_id = start_afresh(self.backend)
+            return None
+        committed = None
+        if self.transaction is not None:
+            committed = self.transaction.committed_checkpoint()
+            if committed is None:  # no transaction of this job ever committed
+                self._next_id = start_afresh(self.backend)
+                return None
+        found, self._next_id = resume(self.backend, self.identity, committed)
+        return found
+
+    def _open_inputs(
+        self, declared: dict[str, ast.Stream], found: Resume | None
+    ) -> dict[str, list[Source]]:
+        out: dict[str, list[Source]] = {}
+        self._inputs: list[tuple[str, Source]] = []  # (position key, source)
+        for stream, spec in self.spec.inputs:
+            key = f"{stream}={spec}"
+            start = found.source_positions.get(key) if found else None
+            source = open_source(spec, declared[stream], self.spec.config, start=start)
+            out.setdefault(stream, []).append(source)
+            self._inputs.append((key, source))
+        return out
+
+    def _open_outputs(self, found: Resume | None) -> Sinks:
+        sinks: dict[str, Sink] = {}
+        for role, spec in self.spec.outputs.items():
+            if role == "matches" and self.spec.terminal_output:
+                continue  # a live table, not a sink
+            position = found.sink_positions.get(f"{role}={spec}") if found else None
+            sinks[role] = open_sink(
+                spec, self.spec.config, role=role, resume=position, transaction=self.transaction
+            )
+        return Sinks(sinks)
+
+    # ------------------------------------------------------------------ running
+    def rounds(self) -> Iterator[RoundOutput]:
+        """Run; yields each round's output after writing it. Checkpoints as they fall due."""
+        for out in self.pipeline.rounds():
+            self.sinks.write(out)
+            yield out
+            if self.coordinator.due():
+                self.coordinator.checkpoint()
+        if self.stateful:
+            # the last checkpoint: a finished run is not resumed; a stopped one is
+            self.coordinator.checkpoint(finished=not self.pipeline.stopping)
+        else:
+            for sink in self.sinks.all():
+                sink.flush()
+
+    def stop(self) -> None:
+        self.pipeline.stop()
+
+    def close(self) -> None:
+        for sink in self.sinks.all():
+            sink.close()
+        if self.transaction is not None:
+            self.transaction.close()
+        self.pipeline.close()
+        self.backend.close()
+
+    # ------------------------------------------------------------------ Checkpointable
+    def snapshot_into(self, batch: WriteBatch) -> None:
+        self.pipeline.snapshot_into(batch)
+
+    def flush_outputs(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for role, spec in self.spec.outputs.items():
+            sink = self.sinks.by_role.get(role)
+            if sink is None:
+                continue
+            sink.flush()
+            sync = getattr(sink, "sync", None)
+            if sync is not None:
+                sync()  # durable on disk, not only handed to the operating system
+            position = getattr(sink, "position", None)
+            if position is not None:
+                out[f"{role}={spec}"] = position()
+        return out
+
+    def source_positions(self) -> dict[str, dict[str, Any]]:
+        return {key: source.position() for key, source in self._inputs}
+
+    def commit(self, info: CheckpointInfo) -> None:
+        positions = info.metadata["positions"]
+        if self.transaction is not None:
+            self.transaction.commit(info.checkpoint_id, positions)
+            return
+        for key, source in self._inputs:
+            source.commit(positions[key])
