@@ -102,18 +102,25 @@ def open_sink(
     role: str = "matches",
     resume: dict[str, Any] | None = None,
     transaction: Any = None,
+    run_id: str | None = None,
 ) -> Sink:
     """The sink for `spec`; `role` says what it receives (dead letters get their own form).
 
     `resume` is the sink's `position()` in the checkpoint a job resumes from: a file keeps
     what was written up to that point and nothing after it. `transaction` (a KafkaTransaction)
-    makes a Kafka sink write inside the job's transaction."""
+    makes a Kafka sink write inside the job's transaction; `run_id` makes it keep the ledger
+    that lets a resumed run skip what its predecessor already wrote (kafka.OutputLedger)."""
     if role not in SINK_ROLES:
         raise ValueError(f"unknown sink role {role!r}")
     if spec.startswith(KAFKA_PREFIX):
-        from gress_cep.connectors.kafka import KafkaSink  # confluent-kafka: ~0.2 s to import
+        from gress_cep.connectors.kafka import (
+            KafkaSink,  # confluent-kafka: ~0.2 s to import
+            OutputLedger,
+        )
 
-        return KafkaSink(_topic(spec), config, role, transaction)
+        topic = _topic(spec)
+        ledger = OutputLedger(topic, config, run_id, resume) if run_id is not None else None
+        return KafkaSink(topic, config, role, transaction, ledger)
     if spec == "-":
         return stdout_sink(role)
     fmt = _file_format(spec, config)

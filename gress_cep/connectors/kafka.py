@@ -26,6 +26,8 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import Counter
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import (
@@ -184,6 +186,8 @@ class KafkaSource:
         self._stop_at_end = config.stop_at_end
         self._next: dict[int, int] = {}  # partition -> next offset to read
         self._start = {int(p): int(o) for p, o in (start or {}).get("offsets", {}).items()}
+        # a resumed partition that returns nothing this run still stands where it stood
+        self._next.update(self._start)
         self._assigned: set[int] = set()
         self._end: dict[int, int] = {}  # partition -> its end offset at start (--stop-at-end)
         self._finished: set[int] = set()  # partitions that reached that end
@@ -413,6 +417,96 @@ class KafkaTransaction:
         self._consumer.close()
 
 
+RUN_HEADER = "gress.run"
+
+
+class OutputLedger:
+    """Where a job's output stands in each partition of a topic, and which records a resumed
+    job need not write again.
+
+    A transaction keeps uncommitted output invisible on Apache Kafka; a broker that shows it
+    anyway (Tansu does) would show records twice after a restart. So each record carries the
+    run's id in a header, a checkpoint records where the run's output ends in every partition,
+    and a resumed run first reads what its killed predecessor wrote after that point: records
+    it would write again and that are already there are skipped (counted as a multiset, since
+    two matches can be equal). This needs the same records after a restore, which the engine
+    gives for in-order event time within the lateness.
+    """
+
+    def __init__(
+        self, topic: str, config: ConnectorConfig, run_id: str, resume: dict[str, Any] | None
+    ) -> None:
+        self.topic = topic
+        self.run_id = run_id.encode()
+        self.skip: Counter[bytes] = Counter()
+        conf = {
+            **client_config(config),
+            "group.id": f"gress-ledger-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "isolation.level": "read_committed",
+        }
+        consumer: Consumer = _client(Consumer, conf)
+        try:
+            partitions = topic_partitions(consumer, topic, config)
+            if resume is None:
+                self.ends = self._current_ends(consumer, partitions)
+            else:
+                self.ends = {int(p): int(o) for p, o in resume["offsets"].items()}
+                self.skip = self._written_since(consumer, self.ends)
+        finally:
+            consumer.close()
+
+    def _read_to_end(self, consumer: Consumer, starts: dict[int, int]) -> Iterator[Message]:
+        consumer.assign([TopicPartition(self.topic, p, o) for p, o in starts.items()])
+        pending = set(starts)
+        deadline = time.monotonic() + 60
+        while pending and time.monotonic() < deadline:
+            for message in consumer.consume(1000, 0.5):
+                error = message.error()
+                if error is None:
+                    yield message
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    pending.discard(message.partition())
+        if pending:
+            raise UserError(f"kafka:{self.topic}: could not read the output back to its end")
+
+    def _current_ends(self, consumer: Consumer, partitions: list[int]) -> dict[int, int]:
+        # the end as the fetch responses tell it (ListOffsets "latest" is not trusted)
+        for _ in self._read_to_end(consumer, dict.fromkeys(partitions, OFFSET_END)):
+            pass
+        return {
+            p: max(0, consumer.get_watermark_offsets(TopicPartition(self.topic, p), cached=True)[1])
+            for p in partitions
+        }
+
+    def _written_since(self, consumer: Consumer, ends: dict[int, int]) -> Counter[bytes]:
+        written: Counter[bytes] = Counter()
+        for message in self._read_to_end(consumer, ends):
+            headers = dict(message.headers() or [])
+            if headers.get(RUN_HEADER) == self.run_id:
+                written[message.value()] += 1
+                self.delivered(message.partition(), message.offset())
+        return written
+
+    def delivered(self, partition: int, offset: int) -> None:
+        if offset + 1 > self.ends.get(partition, 0):
+            self.ends[partition] = offset + 1
+
+    def already_written(self, value: bytes) -> bool:
+        count = self.skip.get(value)
+        if not count:
+            return False
+        if count == 1:
+            del self.skip[value]
+        else:
+            self.skip[value] = count - 1
+        return True
+
+    def position(self) -> dict[str, Any]:
+        return {"offsets": {str(p): o for p, o in self.ends.items()}}
+
+
 class KafkaSink:
     def __init__(
         self,
@@ -420,11 +514,13 @@ class KafkaSink:
         config: ConnectorConfig,
         role: str = "matches",
         transaction: KafkaTransaction | None = None,
+        ledger: OutputLedger | None = None,
     ) -> None:
         self.description = f"kafka:{topic}"
         self._topic = topic
         self._dead_letters = role == "dead-letter"
         self._transaction = transaction
+        self._ledger = ledger
         if transaction is not None:
             self._producer: Producer = transaction.producer
         else:
@@ -463,23 +559,44 @@ class KafkaSink:
     def _produce(
         self, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]] | None
     ) -> None:
+        ledger = self._ledger
+        if ledger is not None:
+            if ledger.already_written(value):
+                return
+            headers = [*(headers or []), (RUN_HEADER, ledger.run_id)]
         while True:
             try:
-                self._producer.produce(self._topic, value, key, headers=headers)
+                if ledger is None:
+                    self._producer.produce(self._topic, value, key, headers=headers)
+                else:
+                    self._producer.produce(
+                        self._topic, value, key, headers=headers, on_delivery=self._recorded
+                    )
                 return
             except BufferError:  # the local queue is full: let deliveries drain it
                 self._producer.poll(0.1)
 
+    def _recorded(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self._delivered(error, message)
+        elif self._ledger is not None:
+            self._ledger.delivered(message.partition(), message.offset())
+
     def position(self) -> dict[str, Any]:
-        return {}  # a transaction, not a position, makes Kafka output exactly-once
+        """Where this run's output ends in each partition (after a flush)."""
+        return self._ledger.position() if self._ledger is not None else {}
 
     def flush(self) -> None:
         """Wait until every record is delivered; raise if any could not be."""
         if self._transaction is not None:
             self._transaction.flush()
+            self._raise_failed()
             return
         while self._producer.flush(1.0):
             pass  # librdkafka gives up on a message after message.timeout.ms
+        self._raise_failed()
+
+    def _raise_failed(self) -> None:
         if self._failed:
             failed, self._failed = self._failed, 0
             raise UserError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +136,7 @@ class Job:
         )
         self.transaction = self._transaction()
         found = self._resume()
+        self.run_id = (found.checkpoint.metadata.get("run") if found else None) or uuid.uuid4().hex
         self.sources = self._open_inputs(declared, found)
         self.sinks = self._open_outputs(found)
         self.pipeline = Pipeline(plan, self.sources)
@@ -185,6 +187,7 @@ class Job:
         committed = None
         if self.transaction is not None:
             committed = self.transaction.committed_checkpoint()
+
             if committed is None:  # no transaction of this job ever committed
                 self._next_id = start_afresh(self.backend)
                 return None
@@ -211,7 +214,12 @@ class Job:
                 continue  # a live table, not a sink
             position = found.sink_positions.get(f"{role}={spec}") if found else None
             sinks[role] = open_sink(
-                spec, self.spec.config, role=role, resume=position, transaction=self.transaction
+                spec,
+                self.spec.config,
+                role=role,
+                resume=position,
+                transaction=self.transaction,
+                run_id=self.run_id if self.stateful else None,
             )
         return Sinks(sinks)
 

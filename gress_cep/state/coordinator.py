@@ -29,6 +29,8 @@ from gress_cep.state.backend import CheckpointInfo, StateBackend, WriteBatch
 class Checkpointable(Protocol):
     """The running job, as the coordinator sees it."""
 
+    run_id: str  # one run and the runs that resume it share it
+
     def flush_outputs(self) -> dict[str, dict[str, Any]]:
         """Make every output durable; return where each ends (its position)."""
         ...
@@ -91,6 +93,7 @@ class CheckpointCoordinator:
         # 3. record the positions and make the checkpoint durable
         metadata = {
             "job": self.identity,
+            "run": self.job.run_id,
             "positions": self.job.source_positions(),
             "sinks": sink_positions,
             "finished": finished,
