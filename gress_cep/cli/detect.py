@@ -139,6 +139,13 @@ from gress_cep.runtime.plan import PlanOptions, build_plan
 )
 @click.option("--fresh", is_flag=True, help="Ignore the state of an unfinished earlier run.")
 @click.option(
+    "--state-cache-keys",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Keys per pattern kept in memory; the state of others waits on disk.",
+)
+@click.option(
     "--from-savepoint",
     type=click.Path(file_okay=False, path_type=Path),
     metavar="PATH",
@@ -177,6 +184,7 @@ def command(
     state_dir: Path | None,
     checkpoint_interval: str,
     fresh: bool,
+    state_cache_keys: int,
     from_savepoint: Path | None,
     quiet: bool | None,
 ) -> None:
@@ -234,6 +242,7 @@ def command(
         state_dir=state_dir,
         checkpoint_interval_s=parse_duration_s(checkpoint_interval, "--checkpoint-interval"),
         fresh=fresh,
+        max_keys_in_memory=state_cache_keys,
         from_savepoint=from_savepoint,
         terminal_output=terminal,
     )

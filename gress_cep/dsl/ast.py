@@ -372,6 +372,7 @@ class Pattern:
     timeout_emit: tuple[SelectItem, ...] | None
     span: Span = field(compare=False)
     clause_spans: dict[str, Span] = field(default_factory=dict, compare=False, hash=False)
+    ttl: Duration | None = None  # a key with no event for this long loses its partial matches
 
 
 Declaration = Stream | Model | View | Pattern

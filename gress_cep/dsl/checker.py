@@ -470,6 +470,8 @@ class _Checker:
                 self.exprs.field_type(record, key, "in 'partition by'")
         if p.within is not None and p.within.duration.ms <= 0:
             self.diag.error(p.within.duration.span, "a pattern's 'within' must be longer than 0")
+        if p.ttl is not None and p.ttl.ms <= 0:
+            self.diag.error(p.ttl.span, "a pattern's 'ttl' must be longer than 0")
         if p.match is None:
             self.diag.error(
                 p.name.span,

@@ -350,6 +350,7 @@ class ToAst(Transformer):
             match=found.get("match"),
             conditions=tuple(conditions),
             within=found.get("within"),
+            ttl=found.get("ttl"),
             skip=found.get("skip"),
             emit=found.get("emit"),
             timeout_emit=found.get("timeout_emit"),
@@ -377,6 +378,9 @@ class ToAst(Transformer):
     def within_clause(self, meta: Any, c: list[Any]) -> tuple:
         within = ast.Within(self._duration(c[0]), len(c) > 1, _span(meta))
         return ("within", within, _span(meta))
+
+    def ttl_clause(self, meta: Any, c: list[Any]) -> tuple:
+        return ("ttl", self._duration(c[0]), _span(meta))
 
     def between_events(self, meta: Any, c: list[Any]) -> bool:
         return True
@@ -595,6 +599,7 @@ _CLAUSE_TEXT = {
     "partition": "partition by",
     "match": "match",
     "within": "within",
+    "ttl": "ttl",
     "skip": "skip",
     "emit": "emit",
     "timeout_emit": "on timeout emit",

@@ -24,7 +24,7 @@ STATEMENT_KEYWORDS = ("stream", "model", "view", "pattern")
 CLAUSE_KEYWORDS = {
     "stream": ("key", "time", "lateness", "idle", "schema"),
     "model": ("inputs", "output", "batch", "delay", "shadow", "split", "threads"),
-    "pattern": ("from", "partition", "match", "where", "within", "skip", "emit", "on"),
+    "pattern": ("from", "partition", "match", "where", "within", "ttl", "skip", "emit", "on"),
     "view": (),
 }
 _ALL_KEYWORDS = frozenset(word for words in CLAUSE_KEYWORDS.values() for word in words) | frozenset(

@@ -48,6 +48,7 @@ def build_feed(matcher: Matcher, key_of: Callable[[Record], Any]) -> FeedFn:
     namespace: dict[str, Any] = dict(BASE_NAMESPACE)
     namespace.update(
         _keys=matcher.keys,
+        _store=matcher.store,
         _process=matcher._process,
         _start=matcher._start_run,
         _key_of=key_of,
@@ -80,6 +81,7 @@ def build_feed(matcher: Matcher, key_of: Callable[[Record], Any]) -> FeedFn:
     source = f"""
 def feed(ready, seq, matches, timeouts):
     keys = _keys
+    store = _store
     process = _process
     r = _start
     for ts, e in ready:
@@ -90,6 +92,8 @@ def feed(ready, seq, matches, timeouts):
         except TypeError:  # an unhashable key value (a list, a dict): use its text
             key = repr(key)
             ks = keys.get(key)
+        if ks is None and store.spilled:
+            ks = store.load(key)  # state larger than memory: this key's is on disk
         if ks is None:
             # a key with no partial match needs only the start state, and most events
             # cannot start a match
@@ -99,7 +103,7 @@ def feed(ready, seq, matches, timeouts):
                 ok = {fallback}
             if not ok:
                 continue
-            ks = keys[key] = KeyState()
+            ks = keys[key] = KeyState(key)
         process(key, ks, e, ts, seq, matches, timeouts)
     return seq
 """

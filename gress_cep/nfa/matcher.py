@@ -21,17 +21,19 @@ from __future__ import annotations
 
 import heapq
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from gress_cep.nfa.kernel import build_feed
 from gress_cep.nfa.model import Nfa, State
 from gress_cep.nfa.shared_buffer import Node, path, restore_nodes, snapshot_nodes
+from gress_cep.state.keys import encode_key
 
 Record = dict[str, Any]
 CondFn = Callable[[Record, Any], bool] | None
 NEVER = float("inf")
+END = 2**63 - 1  # the watermark at the end of input (an int: timer tables store int64)
 
 
 class Run:
@@ -104,9 +106,81 @@ class Completed:
 
 @dataclass(slots=True)
 class KeyState:
+    key: Any = None
     runs: list[Run] = field(default_factory=list)
-    held: list[tuple[int, int, Completed]] = field(default_factory=list)  # heap for skip strategies
-    timer: float = NEVER  # the deadline this key has an entry for in the timer heap
+    held: list[tuple[Any, ...]] = field(default_factory=list)  # heap for skip strategies
+    timer: int | None = None  # the deadline this key is registered for with the timers
+    last_ts: int = 0  # time of the key's latest event (state TTL)
+
+
+class KeyStore(Protocol):
+    """Where keyed state lives: a dict on the hot path, maybe spilling to disk
+    (gress_cep.state.cache.KeyedStateCache), or only the dict (MemoryKeys)."""
+
+    data: dict[Any, KeyState]
+    spilled: bool  # some keys may be on disk only: a miss must look there
+
+    def load(self, key: Any) -> KeyState | None: ...
+
+    def mark_dirty(self, key: Any) -> None: ...
+
+    def remove(self, key: Any) -> None: ...
+
+
+class Timers(Protocol):
+    """Deadlines of keys (gress_cep.state.timers.TimerTable, or MemoryTimers)."""
+
+    def register(self, deadline: int, key: Any) -> None: ...
+
+    def cancel(self, deadline: int, key: Any) -> None: ...
+
+    def pop_due(self, until: int) -> list[tuple[int, Any]]: ...
+
+
+class MemoryKeys:
+    """Keyed state of a run without checkpoints: just the dict."""
+
+    spilled = False
+
+    def __init__(self) -> None:
+        self.data: dict[Any, KeyState] = {}
+
+    def load(self, key: Any) -> KeyState | None:
+        return None
+
+    def mark_dirty(self, key: Any) -> None:
+        return None
+
+    def remove(self, key: Any) -> None:
+        self.data.pop(key, None)
+
+
+class MemoryTimers:
+    """One deadline per key in a heap; a cancelled entry is skipped when it surfaces."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, Any]] = []
+        self._live: dict[Any, int] = {}
+        self._order = 0
+
+    def register(self, deadline: int, key: Any) -> None:
+        self._live[key] = deadline
+        self._order += 1
+        heapq.heappush(self._heap, (deadline, self._order, key))
+
+    def cancel(self, deadline: int, key: Any) -> None:
+        if self._live.get(key) == deadline:
+            del self._live[key]
+
+    def pop_due(self, until: int) -> list[tuple[int, Any]]:
+        due = []
+        heap, live = self._heap, self._live
+        while heap and heap[0][0] <= until:
+            deadline, _, key = heapq.heappop(heap)
+            if live.get(key) == deadline:
+                del live[key]
+                due.append((deadline, key))
+        return due
 
 
 @dataclass(slots=True)
@@ -115,6 +189,7 @@ class MatcherStats:
     timeouts: int = 0
     dropped_runs: int = 0  # partial matches dropped by the per-key cap
     max_runs: int = 0
+    ttl_expired: int = 0  # partial matches dropped because their key went quiet (ttl)
 
 
 class Matcher:
@@ -126,24 +201,43 @@ class Matcher:
         *,
         keep_timeouts: bool = False,
         max_runs_per_key: int = 10_000,
+        ttl_ms: int | None = None,
     ) -> None:
         self.nfa = nfa
         self.keep_timeouts = keep_timeouts
         self.max_runs = max_runs_per_key
+        self.ttl = ttl_ms
         self.plans = _plans(nfa)
         self.start = self.plans[nfa.start.id]
         self.within = nfa.within_ms
         self.initial_aggs = nfa.slots.initial()
-        self.keys: dict[Any, KeyState] = {}
         self.stats = MatcherStats()
         self._order = 0  # tie-breaker for held matches
-        self._timers: list[tuple[float, int, Any]] = []  # (deadline, order, key)
         self._prune = _pruning_rule(nfa)
         self._has_windows = self.within is not None or any(p.window for p in self.plans.values())
+        self._timed = self._has_windows or ttl_ms is not None
         self._start_run = Run(self.start, None, 0, 0, 0, self.initial_aggs)
         self._var_index = {v: i for i, v in enumerate(nfa.variables)}
         self._kernels: dict[Callable[[Record], Any], Any] = {}
-        self.changed: set[Any] = set()  # keys whose state changed since the last snapshot
+        # which stored states finish() must look at (see encode_key_state's flags)
+        self._finish_flags = HELD | (PENDING if any(p.pending for p in self.plans.values()) else 0)
+        if keep_timeouts and self._has_windows:
+            self._finish_flags |= TIMED
+        self.use_storage(MemoryKeys(), MemoryTimers())
+
+    def use_storage(self, store: KeyStore, timers: Timers) -> None:
+        """Keep keyed state and timers there (a checkpointed job: spillable, on disk)."""
+        self.store = store
+        self.keys = store.data
+        self.timers = timers
+        self._kernels.clear()  # the generated loop refers to the store
+
+    def decode(self, data: bytes) -> KeyState:
+        """A key's state read back from a table (its runs' deadlines derived again)."""
+        ks = decode_key_state(data, self.plans)
+        for run in ks.runs:
+            run.deadline = self._deadline(run)
+        return ks
 
     # ------------------------------------------------------------------ events
     def feed(
@@ -183,7 +277,9 @@ class Matcher:
         matches: list[Completed],
         timeouts: list[Completed],
     ) -> None:
-        self.changed.add(key)
+        self.store.mark_dirty(key)
+        ks.key = key
+        ks.last_ts = ts
         if ks.runs and self._has_windows:
             self._expire(key, ks, ts, matches, timeouts)
         finals: list[Run] = []
@@ -204,11 +300,12 @@ class Matcher:
             deadline = self._deadline
             for run in new_runs:
                 run.deadline = deadline(run)
-            self._schedule(key, ks)
         if finals or ks.held:
             matches.extend(self._emit(key, ks, finals))
         if not ks.runs and not ks.held:
-            del self.keys[key]
+            self._drop(key, ks)
+        elif self._timed:
+            self._schedule(key, ks)
 
     def _step(
         self,
@@ -323,13 +420,30 @@ class Matcher:
         return deadline
 
     def _schedule(self, key: Any, ks: KeyState) -> None:
-        """Keep one timer entry per key, at its earliest deadline (a later-than-needed entry
-        is harmless: when it fires, the key is looked at and scheduled again)."""
+        """One timer per key, at its earliest deadline: a window closing or the ttl."""
         earliest = min((r.deadline for r in ks.runs), default=NEVER)
-        if earliest < ks.timer:
-            ks.timer = earliest
-            self._order += 1
-            heapq.heappush(self._timers, (earliest, self._order, key))
+        if self.ttl is not None:
+            earliest = min(earliest, ks.last_ts + self.ttl)
+        deadline = None if earliest == NEVER else int(earliest)
+        if deadline != ks.timer:
+            if ks.timer is not None:
+                self.timers.cancel(ks.timer, key)
+            if deadline is not None:
+                self.timers.register(deadline, key)
+            ks.timer = deadline
+
+    def _drop(self, key: Any, ks: KeyState) -> None:
+        """A key with nothing left: forget its state and its timer."""
+        if ks.timer is not None:
+            self.timers.cancel(ks.timer, key)
+            ks.timer = None
+        self.store.remove(key)
+
+    def _state_of(self, key: Any) -> KeyState | None:
+        ks = self.keys.get(key)
+        if ks is None and self.store.spilled:
+            ks = self.store.load(key)
+        return ks
 
     def _expire(
         self, key: Any, ks: KeyState, t: float, matches: list[Completed], timeouts: list[Completed]
@@ -351,76 +465,71 @@ class Matcher:
             matches.extend(self._emit(key, ks, finals))
             timeouts.sort(key=lambda c: c.start_seq)
 
-    def advance(self, t: float) -> tuple[list[Completed], list[Completed]]:
-        """The watermark reached t: expire every key's runs whose window closed."""
+    def advance(self, t: int) -> tuple[list[Completed], list[Completed]]:
+        """The watermark reached t: expire the runs whose window closed, and the state of
+        keys quiet for longer than the ttl."""
         matches: list[Completed] = []
         timeouts: list[Completed] = []
-        timers = self._timers
-        while timers and timers[0][0] <= t:
-            deadline, _, key = heapq.heappop(timers)
-            ks = self.keys.get(key)
+        for deadline, key in self.timers.pop_due(t):
+            ks = self._state_of(key)
             if ks is None or ks.timer != deadline:
-                continue  # stale: the key was rescheduled or is gone
-            ks.timer = NEVER
-            self.changed.add(key)
-            self._expire(key, ks, t, matches, timeouts)
+                continue  # the key moved on since (a stale entry of a spilled timer table)
+            ks.timer = None
+            self.store.mark_dirty(key)
+            if self.ttl is not None and t >= ks.last_ts + self.ttl:
+                self.stats.ttl_expired += len(ks.runs)
+                ks.runs = []
+                matches.extend(self._emit(key, ks, []))
+            else:
+                self._expire(key, ks, t, matches, timeouts)
             if not ks.runs and not ks.held:
-                del self.keys[key]
+                self._drop(key, ks)
             else:
                 self._schedule(key, ks)
         return matches, timeouts
 
-    def finish(self) -> tuple[list[Completed], list[Completed]]:
-        """End of input: every window closes; partial matches without one can never complete,
-        so they are dropped and the matches they held back are released."""
-        matches, timeouts = self.advance(NEVER)
-        self.changed.update(self.keys)
-        for key, ks in list(self.keys.items()):
+    def finish(
+        self, on_disk: Iterable[tuple[bytes, Any, bytes]] = ()
+    ) -> tuple[list[Completed], list[Completed]]:
+        """End of input: every window closes (absences fire, partial matches time out);
+        partial matches without a window can never complete, so they are dropped and the
+        matches they held back are released.
+
+        Keys are finished in the order of their encoded bytes, in memory or on disk alike
+        (`on_disk`: (encoded key, key, encoded state) in that order, for keys only on disk),
+        so that the output does not depend on what happened to be in memory. A key on disk
+        is decoded only when its state can still produce something.
+        """
+        matches: list[Completed] = []
+        timeouts: list[Completed] = []
+        in_memory = sorted((encode_key(k), k, None) for k in self.keys)
+        for _, key, raw in heapq.merge(in_memory, on_disk, key=lambda e: e[0]):
+            if raw is None:
+                ks = self.keys[key]
+            elif raw[0] & self._finish_flags:
+                ks = self.decode(raw)
+            else:
+                continue
             self._expire(key, ks, NEVER, matches, timeouts)
             ks.runs = []
             matches.extend(self._emit(key, ks, []))
-        self.keys.clear()
-        self._timers.clear()
+            if raw is None:
+                self._drop(key, ks)
+        # keys only on disk keep their (finished) state there: a finished run is never
+        # resumed, so deleting it would be work for nothing
         return matches, timeouts
 
     # ------------------------------------------------------------------ checkpoints
-    def take_changes(self) -> tuple[dict[Any, bytes], list[Any]]:
-        """The state of every key changed since the last call: (key -> encoded state, keys
-        whose state is gone). Only changed keys are written at a checkpoint."""
-        puts: dict[Any, bytes] = {}
-        gone: list[Any] = []
-        for key in self.changed:
-            ks = self.keys.get(key)
-            if ks is None:
-                gone.append(key)
-            else:
-                puts[key] = encode_key_state(ks)
-        self.changed = set()
-        return puts, gone
-
-    def restore_key(self, key: Any, data: bytes) -> None:
-        ks = decode_key_state(data, self.plans, key)
-        for run in ks.runs:
-            run.deadline = self._deadline(run)
-        self.keys[key] = ks
-        if self._has_windows:
-            self._schedule(key, ks)
-
     def meta(self) -> dict[str, Any]:
+        st = self.stats
         return {
             "order": self._order,
-            "stats": [
-                self.stats.matches,
-                self.stats.timeouts,
-                self.stats.dropped_runs,
-                self.stats.max_runs,
-            ],
+            "stats": [st.matches, st.timeouts, st.dropped_runs, st.max_runs, st.ttl_expired],
         }
 
     def restore_meta(self, meta: dict[str, Any]) -> None:
         self._order = meta["order"]
-        m, t, d, x = meta["stats"]
-        self.stats = MatcherStats(m, t, d, x)
+        self.stats = MatcherStats(*meta["stats"])
 
     # ------------------------------------------------------------------ output and skipping
     def _completed(self, key: Any, run: Run, timed_out: bool = False) -> Completed:
@@ -508,9 +617,15 @@ def _plans(nfa: Nfa) -> dict[int, StatePlan]:
     return plans
 
 
+# flags in the first byte of a stored key state: what it holds that the end of input must see
+HELD = 1  # completed matches held back by a skip strategy
+PENDING = 2  # a partial match waiting in an absence (fires at the end)
+TIMED = 4  # a partial match with a window (times out at the end)
+
+
 def encode_key_state(ks: KeyState) -> bytes:
-    """A key's partial and held matches as bytes. Nodes shared between runs (the shared
-    buffer's common prefixes) are written once."""
+    """A key's partial and held matches as bytes: a flags byte, then a pickle. Nodes shared
+    between runs (the shared buffer's common prefixes) are written once."""
     heads = [r.node for r in ks.runs] + [h[-1].node for h in ks.held]
     rows, ids = snapshot_nodes(heads)
     runs = [
@@ -522,17 +637,24 @@ def encode_key_state(ks: KeyState) -> bytes:
     for j, entry in enumerate(ks.held):
         c: Completed = entry[-1]
         held.append((entry[:-1], ids[base + j], c.start_ts, c.end_ts, c.start_seq, c.timed_out))
-    return pickle.dumps((rows, runs, held), protocol=5)
+    flags = HELD if ks.held else 0
+    for r in ks.runs:
+        if r.state.pending:
+            flags |= PENDING
+        if r.deadline != NEVER:
+            flags |= TIMED
+    body = pickle.dumps((ks.key, ks.timer, ks.last_ts, rows, runs, held), protocol=5)
+    return bytes((flags,)) + body
 
 
-def decode_key_state(data: bytes, plans: dict[int, StatePlan], key: Any) -> KeyState:
-    rows, runs, held = pickle.loads(data)
+def decode_key_state(data: bytes, plans: dict[int, StatePlan]) -> KeyState:
+    key, timer, last_ts, rows, runs, held = pickle.loads(memoryview(data)[1:])
     nodes = restore_nodes(rows)
 
     def node(i: int) -> Node | None:
         return nodes[i] if i >= 0 else None
 
-    ks = KeyState()
+    ks = KeyState(key=key, timer=timer, last_ts=last_ts)
     ks.runs = [Run(plans[sid], node(n), st, pt, ss, aggs) for sid, n, st, pt, ss, aggs in runs]
     ks.held = [
         (*order, Completed(key, node(n), st, et, ss, to)) for order, n, st, et, ss, to in held

@@ -8,16 +8,21 @@ keep their arrival order). Matches and timed-out partial matches come out as out
 
 from __future__ import annotations
 
+import pickle
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from gress_cep.nfa.matcher import Completed, Matcher
+from gress_cep.nfa.matcher import Completed, KeyState, Matcher, encode_key_state
 from gress_cep.nfa.model import Nfa
 from gress_cep.nfa.shared_buffer import events_by_variable
 from gress_cep.operators.base import Timed
+from gress_cep.runtime.watermarks import END_OF_TIME
+from gress_cep.state.backend import StateBackend, WriteBatch
+from gress_cep.state.cache import KeyedStateCache
+from gress_cep.state.timers import TimerTable
 
 Record = dict[str, Any]
 MatchFn = Callable[[dict[str, list[Record]], Record], Any]
@@ -46,19 +51,42 @@ class PatternOperator:
     emit: Projection | None
     timeout_emit: Projection | None
     max_runs_per_key: int = 10_000
+    ttl_ms: int | None = None
     matcher: Matcher = field(init=False)
     counters: PatternCounters = field(default_factory=PatternCounters)
     _buffer: list[Timed] = field(default_factory=list)
     _sorted: bool = True
     _last_ts: int = -(2**63)
     _seq: int = 0
+    _cache: KeyedStateCache[KeyState] | None = None  # with a state backend (attach_state)
+    _timers: TimerTable | None = None
 
     def __post_init__(self) -> None:
         self.matcher = Matcher(
             self.nfa,
             keep_timeouts=self.timeout_emit is not None,
             max_runs_per_key=self.max_runs_per_key,
+            ttl_ms=self.ttl_ms,
         )
+
+    def attach_state(self, backend: StateBackend, max_keys_in_memory: int) -> None:
+        """Keyed state and timers in the job's state backend: checkpointed with it, and
+        spilled to disk beyond `max_keys_in_memory` keys."""
+        self._cache = KeyedStateCache(
+            backend,
+            f"keys:{self.nfa.name}",
+            encode_value=encode_key_state,
+            decode_value=self.matcher.decode,
+            max_entries=max_keys_in_memory,
+        )
+        self._timers = TimerTable(backend, f"timers:{self.nfa.name}")
+        self.matcher.use_storage(self._cache, self._timers)
+
+    def maintain(self) -> None:
+        """Between rounds: bring memory back within bounds."""
+        if self._cache is not None and self._timers is not None:
+            self._cache.maybe_evict()
+            self._timers.maybe_spill()
 
     @property
     def name(self) -> str:
@@ -97,9 +125,10 @@ class PatternOperator:
                 ready = buffer[:cut] if cut < len(buffer) else buffer
                 self._buffer = buffer[cut:] if cut < len(buffer) else []
                 self._run(ready, matches, timeouts)
-        m, t = self.matcher.advance(watermark)
-        matches.extend(m)
-        timeouts.extend(t)
+        if watermark < END_OF_TIME:  # the end of time is `finish`'s: it closes all at once
+            m, t = self.matcher.advance(watermark)
+            matches.extend(m)
+            timeouts.extend(t)
         return self._records(matches, timeouts)
 
     def finish(self) -> tuple[list[Record], list[Record]]:
@@ -111,7 +140,7 @@ class PatternOperator:
                 self._buffer.sort(key=_TS)
             ready, self._buffer = self._buffer, []
             self._run(ready, matches, timeouts)
-        m, t = self.matcher.finish()
+        m, t = self.matcher.finish(self._cache.disk_only() if self._cache is not None else ())
         matches.extend(m)
         timeouts.extend(t)
         return self._records(matches, timeouts)
@@ -121,10 +150,14 @@ class PatternOperator:
         self.counters.processed += len(ready)
 
     # ------------------------------------------------------------------ checkpoints
-    def snapshot_meta(self) -> dict[str, Any]:
-        """Everything but the keyed state: the events waiting for the watermark, counters."""
+    def snapshot_into(self, batch: WriteBatch, table: str) -> None:
+        """The keyed state that changed since the last checkpoint, the timers, and the rest:
+        events waiting for the watermark, counters."""
+        if self._cache is not None and self._timers is not None:
+            self._cache.flush_into(batch)
+            self._timers.flush_into(batch)
         c = self.counters
-        return {
+        meta = {
             "buffer": self._buffer,
             "sorted": self._sorted,
             "last_ts": self._last_ts,
@@ -132,14 +165,18 @@ class PatternOperator:
             "counters": [c.processed, c.matches, c.timeouts],
             "matcher": self.matcher.meta(),
         }
+        batch.put(table, self.nfa.name.encode(), pickle.dumps(meta, protocol=5))
 
-    def restore_meta(self, meta: dict[str, Any]) -> None:
+    def restore_from(self, meta: dict[str, Any]) -> None:
         self._buffer = list(meta["buffer"])
         self._sorted = meta["sorted"]
         self._last_ts = meta["last_ts"]
         self._seq = meta["seq"]
         self.counters = PatternCounters(*meta["counters"])
         self.matcher.restore_meta(meta["matcher"])
+        if self._cache is not None and self._timers is not None:
+            self._cache.after_restore()  # keyed state loads from disk as keys come back
+            self._timers.after_restore()
 
     # ------------------------------------------------------------------ output records
     def _records(

@@ -52,6 +52,7 @@ class JobSpec:
     patterns: list[str] | None = None
     state_dir: Path | None = None  # None: ./.gress/state/<job id>
     checkpoint_interval_s: float | None = 10.0
+    max_keys_in_memory: int = 100_000  # per pattern; beyond, keyed state spills to disk
     fresh: bool = False  # ignore the state of an unfinished earlier run
     from_savepoint: Path | None = None
     terminal_output: bool = False  # matches go to a live table, not a sink
@@ -139,7 +140,12 @@ class Job:
         self.run_id = (found.checkpoint.metadata.get("run") if found else None) or uuid.uuid4().hex
         self.sources = self._open_inputs(declared, found)
         self.sinks = self._open_outputs(found)
-        self.pipeline = Pipeline(plan, self.sources)
+        self.pipeline = Pipeline(
+            plan,
+            self.sources,
+            backend=self.backend if self.stateful else None,
+            max_keys_in_memory=spec.max_keys_in_memory,
+        )
         if found is not None:
             changed = self.pipeline.restore_from(self.backend)
             self.resumed = found.checkpoint

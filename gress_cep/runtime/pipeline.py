@@ -19,10 +19,10 @@ from gress_cep.connectors.base import Batch, DeadLetter, Source
 from gress_cep.operators.base import Timed
 from gress_cep.operators.pattern import PatternOperator
 from gress_cep.runtime.event_time import describe, to_epoch_ms
+from gress_cep.runtime.gc_tuning import fewer_collections
 from gress_cep.runtime.plan import Plan, StreamPlan, ViewPlan
-from gress_cep.runtime.watermarks import END_OF_TIME, NO_WATERMARK, WatermarkTracker
+from gress_cep.runtime.watermarks import NO_WATERMARK, WatermarkTracker
 from gress_cep.state.backend import StateBackend, WriteBatch
-from gress_cep.state.keys import decode_key, encode_key
 
 Record = dict[str, Any]
 
@@ -30,10 +30,7 @@ Record = dict[str, Any]
 STREAMS = "streams"
 VIEWS = "views"
 PATTERNS = "patterns"
-
-
-def keys_table(pattern: str) -> str:
-    return f"keys:{pattern}"
+FINGERPRINTS = "fingerprints"
 
 
 @dataclass(slots=True)
@@ -114,6 +111,8 @@ class Pipeline:
         *,
         batch_size: int = 8192,
         poll_timeout_s: float = 0.05,
+        backend: StateBackend | None = None,
+        max_keys_in_memory: int = 100_000,
     ) -> None:
         self.plan = plan
         self.batch_size = batch_size
@@ -123,6 +122,9 @@ class Pipeline:
         self.inputs: list[_Input] = []
         self.stopping = False
         self._wire(inputs)
+        if backend is not None:
+            for pattern in plan.patterns.values():
+                pattern.operator.attach_state(backend, max_keys_in_memory)
 
     # ------------------------------------------------------------------ wiring
     def _wire(self, inputs: dict[str, list[Source]]) -> None:
@@ -149,6 +151,10 @@ class Pipeline:
 
     # ------------------------------------------------------------------ the loop
     def rounds(self) -> Iterator[RoundOutput]:
+        with fewer_collections():
+            yield from self._rounds()
+
+    def _rounds(self) -> Iterator[RoundOutput]:
         active = list(self.inputs)
         while active and not self.stopping:
             out = RoundOutput()
@@ -265,6 +271,8 @@ class Pipeline:
     def _tick(self, out: RoundOutput) -> None:
         """Timers, then watermarks, from the streams down to the patterns."""
         now = time.monotonic()
+        for pattern in self.plan.patterns.values():
+            pattern.operator.maintain()
         for stream in self.streams.values():
             self._drive(stream, now, lambda op: op.on_timer(now))
             if stream.plan.time_field is None and not stream.tracker.finished:
@@ -312,12 +320,11 @@ class Pipeline:
             self._patterns_at(view, watermark if held is None else min(watermark, held - 1), out)
 
     def _finish(self, out: RoundOutput) -> None:
-        """End of input: operators release everything, patterns see the end of time."""
+        """End of input: operators release everything, patterns see the end of time (their
+        `finish` processes what waits for the watermark and closes every window at once)."""
         now = time.monotonic()
         for stream in self.streams.values():
             self._drive(stream, now, lambda op: op.flush())
-        for stream in self.streams.values():
-            self._patterns_at(stream, END_OF_TIME, out)
         for pattern in self.plan.patterns.values():
             matches, timeouts = pattern.operator.finish()
             out.matches.extend(matches)
@@ -365,16 +372,9 @@ class Pipeline:
         for name, view in self.views.items():
             states = [op.snapshot() for op in view.plan.operators]
             batch.put(VIEWS, name.encode(), pickle.dumps(states, protocol=5))
-        for name, pattern in self.plan.patterns.items():
-            op = pattern.operator
-            meta = {"fingerprint": pattern.fingerprint, **op.snapshot_meta()}
-            batch.put(PATTERNS, name.encode(), pickle.dumps(meta, protocol=5))
-            puts, gone = op.matcher.take_changes()
-            table = keys_table(name)
-            for key, data in puts.items():
-                batch.put(table, encode_key(key), data)
-            for key in gone:
-                batch.delete(table, encode_key(key))
+        for pattern in self.plan.patterns.values():
+            pattern.operator.snapshot_into(batch, PATTERNS)
+            batch.put(FINGERPRINTS, pattern.name.encode(), pattern.fingerprint.encode())
 
     def restore_from(self, backend: StateBackend) -> list[str]:
         """Operator state from the backend's live state (just restored from a checkpoint).
@@ -392,17 +392,14 @@ class Pipeline:
                     op.restore(state)
         changed = []
         for name, pattern in self.plan.patterns.items():
+            fingerprint = backend.table(FINGERPRINTS).get(name.encode())
             data = backend.table(PATTERNS).get(name.encode())
-            if data is None:
+            if data is None or fingerprint is None:
                 continue
-            meta = pickle.loads(data)
-            if meta["fingerprint"] != pattern.fingerprint:
+            if fingerprint.decode() != pattern.fingerprint:
                 changed.append(name)
                 continue
-            op = pattern.operator
-            op.restore_meta(meta)
-            for key, value in backend.table(keys_table(name)).items():
-                op.matcher.restore_key(decode_key(key), value)
+            pattern.operator.restore_from(pickle.loads(data))
         return changed
 
     def watermarks(self) -> dict[str, int]:

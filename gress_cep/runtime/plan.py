@@ -120,6 +120,7 @@ def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan
             emit=_projection(pattern.emit, nfa),
             timeout_emit=_projection(pattern.timeout_emit, nfa),
             max_runs_per_key=options.max_runs_per_key,
+            ttl_ms=pattern.ttl.ms if pattern.ttl is not None else None,
         )
         decls = [pattern, *(v.decl for v in plan.chain(source)), plan.streams[root].decl]
         plan.patterns[pattern.name.text] = PatternPlan(

@@ -20,12 +20,12 @@ is never loaded back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any, Generic, TypeVar
 
 from gress_cep.state.backend import StateBackend, WriteBatch
-from gress_cep.state.keys import encode_key
+from gress_cep.state.keys import decode_key, encode_key
 
 V = TypeVar("V")
 
@@ -40,6 +40,7 @@ class KeyedStateCache(Generic[V]):
         decode_value: Callable[[bytes], V],
         max_entries: int,
         encode_key: Callable[[Any], bytes] = encode_key,
+        decode_key: Callable[[bytes], Any] = decode_key,
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
@@ -51,6 +52,7 @@ class KeyedStateCache(Generic[V]):
         self._backend = backend
         self._table = backend.table(table)
         self._encode_key = encode_key
+        self._decode_key = decode_key
         self._encode_value = encode_value
         self._decode_value = decode_value
         self._dirty: set[Any] = set()
@@ -63,6 +65,22 @@ class KeyedStateCache(Generic[V]):
     def __len__(self) -> int:
         """Keys in memory plus keys only on disk (an estimate after a restore)."""
         return len(self.data) + self._on_disk_only
+
+    @property
+    def spilled(self) -> bool:
+        """Keys may be on disk and not in `data` (after an eviction or a restore)."""
+        return self._unloaded
+
+    def disk_only(self) -> Iterator[tuple[bytes, Any, bytes]]:
+        """(encoded key, key, encoded value) of the keys whose state is only on disk, in
+        encoded-key order, without loading them."""
+        if not self._unloaded:
+            return
+        data, deleted = self.data, self._deleted
+        for raw_key, value in self._table.items():
+            key = self._decode_key(raw_key)
+            if key not in data and key not in deleted:
+                yield raw_key, key, value
 
     def load(self, key: Any) -> V | None:
         """The miss path: the key's state from disk (now cached in `data`), or None."""

@@ -18,7 +18,6 @@ import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, TopicPartition
