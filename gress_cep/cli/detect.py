@@ -135,7 +135,8 @@ from gress_cep.runtime.plan import PlanOptions, build_plan
     default="10s",
     show_default=True,
     metavar="DURATION",
-    help="How often state, positions and outputs are committed together.",
+    help="How often state, positions and outputs are committed together; 'off': no state, "
+    "no checkpoints, nothing to resume.",
 )
 @click.option("--fresh", is_flag=True, help="Ignore the state of an unfinished earlier run.")
 @click.option(
@@ -240,7 +241,11 @@ def command(
         config=config,
         patterns=list(patterns) or None,
         state_dir=state_dir,
-        checkpoint_interval_s=parse_duration_s(checkpoint_interval, "--checkpoint-interval"),
+        checkpoint_interval_s=(
+            None
+            if checkpoint_interval == "off"
+            else parse_duration_s(checkpoint_interval, "--checkpoint-interval")
+        ),
         fresh=fresh,
         max_keys_in_memory=state_cache_keys,
         from_savepoint=from_savepoint,
@@ -277,7 +282,12 @@ def command(
         if metrics is not None:
             metrics.close()
     print_summary(
-        err_console, job.pipeline, time.monotonic() - started, job.sinks, interrupted=interrupted()
+        err_console,
+        job.pipeline,
+        time.monotonic() - started,
+        job.sinks,
+        interrupted=interrupted(),
+        checkpoints=job.coordinator.stats if job.stateful else None,
     )
 
 

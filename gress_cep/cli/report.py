@@ -17,6 +17,7 @@ from gress_cep.runtime.watermarks import END_OF_TIME, NO_WATERMARK
 
 if TYPE_CHECKING:
     from gress_cep.runtime.pipeline import Pipeline
+    from gress_cep.state.coordinator import CheckpointStats
 
 _META = ("pattern", "key", "start", "end")
 
@@ -109,7 +110,12 @@ class ProgressLine:
 
 
 def print_summary(
-    err: Console, pipeline: Pipeline, elapsed: float, sinks: Any, interrupted: bool
+    err: Console,
+    pipeline: Pipeline,
+    elapsed: float,
+    sinks: Any,
+    interrupted: bool,
+    checkpoints: CheckpointStats | None = None,
 ) -> None:
     rows = pipeline.summary()
     title = "stopped" if interrupted else "done"
@@ -152,12 +158,24 @@ def print_summary(
                 f"[yellow]note:[/] pattern {r.name}: {r.held:,} records were waiting "
                 "for the watermark"
             )
+        if r.ttl_expired:
+            err.print(
+                f"[dim]note:[/] pattern {r.name}: {r.ttl_expired:,} partial matches expired by ttl"
+            )
         if r.dropped_partial_matches:
             err.print(
                 f"[yellow]warning:[/] pattern {r.name}: "
                 f"{r.dropped_partial_matches:,} partial matches "
                 "dropped by --max-partial-matches (oldest first)"
             )
+    if checkpoints is not None and checkpoints.taken:
+        durations = sorted(checkpoints.durations)
+        p50 = durations[len(durations) // 2] * 1000
+        worst = durations[-1] * 1000
+        err.print(
+            f"checkpoints: {checkpoints.taken} (p50 {p50:.1f} ms, max {worst:.1f} ms)",
+            highlight=False,
+        )
     model_stats = [s for op in pipeline.operators() for s in getattr(op, "stats", [])]
     if model_stats:
         from gress_cep.cli.score import stats_table

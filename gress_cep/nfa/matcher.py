@@ -279,6 +279,8 @@ class Matcher:
     ) -> None:
         self.store.mark_dirty(key)
         ks.key = key
+        if self.ttl is not None and ks.runs and ts >= ks.last_ts + self.ttl:
+            self._expire_ttl(key, ks, matches)  # quiet for longer than the ttl: start over
         ks.last_ts = ts
         if ks.runs and self._has_windows:
             self._expire(key, ks, ts, matches, timeouts)
@@ -420,17 +422,18 @@ class Matcher:
         return deadline
 
     def _schedule(self, key: Any, ks: KeyState) -> None:
-        """One timer per key, at its earliest deadline: a window closing or the ttl."""
+        """A timer for the key's earliest deadline: a window closing or the ttl.
+
+        Only an earlier deadline registers anew; the old entry stays and, when it fires,
+        finds `ks.timer` changed and is ignored. A timer that fires too early finds nothing
+        to expire and schedules the real deadline. Either way, most events cost no timer work.
+        """
         earliest = min((r.deadline for r in ks.runs), default=NEVER)
         if self.ttl is not None:
             earliest = min(earliest, ks.last_ts + self.ttl)
-        deadline = None if earliest == NEVER else int(earliest)
-        if deadline != ks.timer:
-            if ks.timer is not None:
-                self.timers.cancel(ks.timer, key)
-            if deadline is not None:
-                self.timers.register(deadline, key)
-            ks.timer = deadline
+        if earliest != NEVER and (ks.timer is None or earliest < ks.timer):
+            ks.timer = int(earliest)
+            self.timers.register(ks.timer, key)
 
     def _drop(self, key: Any, ks: KeyState) -> None:
         """A key with nothing left: forget its state and its timer."""
@@ -465,6 +468,11 @@ class Matcher:
             matches.extend(self._emit(key, ks, finals))
             timeouts.sort(key=lambda c: c.start_seq)
 
+    def _expire_ttl(self, key: Any, ks: KeyState, matches: list[Completed]) -> None:
+        self.stats.ttl_expired += len(ks.runs)
+        ks.runs = []
+        matches.extend(self._emit(key, ks, []))  # what they held back is released
+
     def advance(self, t: int) -> tuple[list[Completed], list[Completed]]:
         """The watermark reached t: expire the runs whose window closed, and the state of
         keys quiet for longer than the ttl."""
@@ -477,9 +485,7 @@ class Matcher:
             ks.timer = None
             self.store.mark_dirty(key)
             if self.ttl is not None and t >= ks.last_ts + self.ttl:
-                self.stats.ttl_expired += len(ks.runs)
-                ks.runs = []
-                matches.extend(self._emit(key, ks, []))
+                self._expire_ttl(key, ks, matches)
             else:
                 self._expire(key, ks, t, matches, timeouts)
             if not ks.runs and not ks.held:

@@ -51,7 +51,7 @@ class JobSpec:
     config: ConnectorConfig
     patterns: list[str] | None = None
     state_dir: Path | None = None  # None: ./.gress/state/<job id>
-    checkpoint_interval_s: float | None = 10.0
+    checkpoint_interval_s: float | None = 10.0  # None: no state, no checkpoints
     max_keys_in_memory: int = 100_000  # per pattern; beyond, keyed state spills to disk
     fresh: bool = False  # ignore the state of an unfinished earlier run
     from_savepoint: Path | None = None
@@ -131,7 +131,9 @@ class Job:
         self.from_savepoint = False
         declared = {s.name.text: s for s in program.of_type(ast.Stream)}
         # checkpoints need inputs that can be read again from a position (not stdin)
-        self.stateful = all(spec_ != "-" for _, spec_ in spec.inputs)
+        self.stateful = spec.checkpoint_interval_s is not None and all(
+            spec_ != "-" for _, spec_ in spec.inputs
+        )
         self.backend: StateBackend = open_backend(
             spec.resolved_state_dir() if self.stateful else None
         )

@@ -67,6 +67,7 @@ class PatternSummary:
     filtered: int
     held: int  # still buffered (only non-zero when a run is interrupted)
     dropped_partial_matches: int
+    ttl_expired: int
 
 
 class _Input:
@@ -354,6 +355,7 @@ class Pipeline:
                     filtered=filtered,
                     held=op.held_events(),
                     dropped_partial_matches=op.matcher.stats.dropped_runs,
+                    ttl_expired=op.matcher.stats.ttl_expired,
                 )
             )
         return rows

@@ -58,7 +58,9 @@ class KeyedStateCache(Generic[V]):
         self._dirty: set[Any] = set()
         self._deleted: set[Any] = set()
         self._touched: set[Any] = set()  # written since the last maybe_evict
-        self._unloaded = False  # the table may hold keys that are not in `data`
+        # the table may hold keys that are not in `data` (after an eviction or a restore); a
+        # plain attribute, read by the engine's generated loop on every miss
+        self.spilled = False
         self._written = False  # the table may hold keys at all
         self._on_disk_only = 0  # estimate of the keys in the table and not in `data`
 
@@ -66,15 +68,10 @@ class KeyedStateCache(Generic[V]):
         """Keys in memory plus keys only on disk (an estimate after a restore)."""
         return len(self.data) + self._on_disk_only
 
-    @property
-    def spilled(self) -> bool:
-        """Keys may be on disk and not in `data` (after an eviction or a restore)."""
-        return self._unloaded
-
     def disk_only(self) -> Iterator[tuple[bytes, Any, bytes]]:
         """(encoded key, key, encoded value) of the keys whose state is only on disk, in
         encoded-key order, without loading them."""
-        if not self._unloaded:
+        if not self.spilled:
             return
         data, deleted = self.data, self._deleted
         for raw_key, value in self._table.items():
@@ -84,7 +81,7 @@ class KeyedStateCache(Generic[V]):
 
     def load(self, key: Any) -> V | None:
         """The miss path: the key's state from disk (now cached in `data`), or None."""
-        if not self._unloaded or key in self._deleted:
+        if not self.spilled or key in self._deleted:
             return None
         encoded = self._encode_key(key)
         if not self._table.may_contain(encoded):
@@ -136,7 +133,7 @@ class KeyedStateCache(Generic[V]):
         if batch:
             self._backend.write(batch)
             self._written = True
-        self._unloaded = True
+        self.spilled = True
         self._on_disk_only += excess
         self.evictions += excess
         return excess
@@ -166,4 +163,4 @@ class KeyedStateCache(Generic[V]):
         self._deleted.clear()
         self._touched.clear()
         self._on_disk_only = self._table.count()
-        self._unloaded = self._written = True
+        self.spilled = self._written = True

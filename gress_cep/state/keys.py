@@ -16,14 +16,19 @@ from typing import Any
 _NONE, _INT, _FLOAT, _STR, _BYTES, _TUPLE = range(6)
 _DOUBLE = struct.Struct(">d")
 
+_SHORT_STR = [bytes((_STR, n)) for n in range(0x80)]  # tag and one-byte length, made once
+
 KEY_TYPES = "None, bool, int, float, str, bytes or a tuple of those"
 
 
 def encode_key(key: Any) -> bytes:
     """The bytes of a partition key (TypeError for a type that cannot be a key)."""
-    if type(key) is str:  # the common case first
+    if type(key) is str:  # the common case first (and short: a one-byte length)
         data = key.encode("utf-8", "surrogatepass")
-        return bytes((_STR,)) + _varint(len(data)) + data
+        size = len(data)
+        if size < 0x80:
+            return _SHORT_STR[size] + data
+        return bytes((_STR,)) + _varint(size) + data
     out = bytearray()
     _write(out, key)
     return bytes(out)
