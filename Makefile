@@ -32,8 +32,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/cep_throughput.py
+	$(BIN)/python benchmarks/checkpoint_overhead.py
 	$(BIN)/python benchmarks/decode_throughput.py
 	$(BIN)/python benchmarks/score_throughput.py
+	$(BIN)/python benchmarks/state_ops.py
+	$(BIN)/python benchmarks/kafka_throughput.py
 
 clean:
 	rm -rf $(VENV) .gress .pytest_cache .ruff_cache .mypy_cache

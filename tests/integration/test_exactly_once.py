@@ -18,6 +18,7 @@ import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, TopicPartition
@@ -167,3 +168,43 @@ def test_a_kill_between_checkpoint_and_commit_repeats_nothing(job: dict, broker:
     assert read_committed(broker, f"{job['topic']}-b") == read_committed(
         broker, f"{job['topic']}-ref"
     )
+
+
+def test_files_to_kafka_after_random_kills_is_the_uninterrupted_output(
+    tmp_path: Path, broker: str
+) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    (tmp_path / "rules.gress").write_text(RULES)
+    with open(tmp_path / "events.jsonl", "wb") as fh:
+        for _, value, _ in events():
+            fh.write(value + b"\n")
+    name = f"out-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": broker})
+    topics = [NewTopic(f"{name}-{t}", num_partitions=PARTITIONS) for t in ("ref", "killed")]
+    for future in admin.create_topics(topics).values():
+        future.result(10)
+
+    def args(topic: str) -> list[str]:
+        return [
+            sys.executable, "-m", "gress_cep.cli.main", "detect", str(tmp_path / "rules.gress"),
+            "-i", str(tmp_path / "events.jsonl"), "-o", f"kafka:{name}-{topic}",
+            "--bootstrap-servers", broker, "--state-dir", str(tmp_path / f"state-{topic}"),
+            "--checkpoint-interval", "100ms", "-q",
+        ]  # fmt: skip
+
+    assert subprocess.run(args("ref"), capture_output=True, timeout=120).returncode == 0
+    rng = random.Random(9)
+    for _ in range(KILLS):
+        proc = subprocess.Popen(
+            args("killed"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(0.2, 1.0))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    for _ in range(30):
+        if subprocess.run(args("killed"), capture_output=True, timeout=120).returncode == 0:
+            break
+    assert read_committed(broker, f"{name}-killed") == read_committed(broker, f"{name}-ref")
