@@ -22,20 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from cep_throughput import HEADER, PATTERNS
+
 HERE = Path(__file__).resolve().parent
 GENERATOR = HERE.parent.parent / "shared" / "bench" / "gen_events.py"
-P2 = """stream events
-    key key
-    time ts
-
-pattern P2
-    from events
-    match a -> b -> c
-    where a: kind == "A"
-          b: kind == "B"
-          c: kind == "C"
-    within 10s
-"""
+P2 = HEADER + PATTERNS["P2"]
 WIDE = """stream events
     key key
     time ts

@@ -18,20 +18,19 @@ least disturbed by others).
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import fastavro
 import orjson
 from confluent_kafka.schema_registry import Schema
+from timing import best_seconds
 
 from gress_cep.connectors import ConnectorConfig, open_source
 from gress_cep.connectors.confluent import ConfluentAvroDecoder, framed
@@ -53,13 +52,7 @@ CHUNK = 4096  # records per batch, as the runtime polls
 
 def best_rate(count: int, run: Callable[[], object], repeat: int) -> float:
     """Records per second of the fastest of `repeat` runs."""
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return count / best
+    return count / best_seconds(run, repeat)
 
 
 def avro_rates(events: list[dict], repeat: int) -> tuple[float, float]:

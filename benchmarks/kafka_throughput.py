@@ -23,21 +23,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from cep_throughput import HEADER, PATTERNS  # noqa: E402
+
 from tests.integration.conftest import start_broker  # noqa: E402  (the tests' broker starter)
 
 GENERATOR = ROOT.parent / "shared" / "bench" / "gen_events.py"
-P2 = """stream events
-    key key
-    time ts
-
-pattern P2
-    from events
-    match a -> b -> c
-    where a: kind == "A"
-          b: kind == "B"
-          c: kind == "C"
-    within 10s
-"""
+P2 = HEADER + PATTERNS["P2"]
 
 
 def bare_consumer_rate(broker: str, topic: str, n: int) -> float:

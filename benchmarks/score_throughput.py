@@ -16,7 +16,6 @@ latency (arrival -> scored) is measured per record, with the DSL's `batch 512 de
 from __future__ import annotations
 
 import argparse
-import gc
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from skl2onnx import to_onnx
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from timing import best_seconds
 
 from gress_cep.models.features import Feature
 from gress_cep.models.scorer import Scorer
@@ -137,18 +137,6 @@ def operator_loop(path: Path) -> Callable[[list[Timed], Sink], None]:
         sink(op.flush())
 
     return run
-
-
-def best_seconds(run: Callable[[], None], repeat: int) -> float:
-    """The best of `repeat` runs, each after a full garbage collection: the records the runs
-    leave behind would otherwise trigger a full collection inside whichever run comes next."""
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def throughputs(path: Path, records: list[dict[str, Any]], repeat: int) -> tuple[float, float]:

@@ -14,6 +14,7 @@ import click
 
 from gress_cep.cli.config import load_config_file
 from gress_cep.cli.console import err_console
+from gress_cep.cli.options import format_option
 from gress_cep.cli.report import LiveView, ProgressLine, print_summary
 from gress_cep.connectors import ConnectorConfig, parse_kafka_config
 from gress_cep.connectors.base import DeadLetter
@@ -53,12 +54,7 @@ from gress_cep.runtime.plan import PlanOptions, build_plan
     metavar="NAME",
     help="Run only these patterns (repeatable).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl", "json", "csv", "avro"]),
-    help="When the extension does not say.",
-)
+@format_option
 @click.option(
     "--bootstrap-servers",
     envvar="GRESS_BOOTSTRAP_SERVERS",

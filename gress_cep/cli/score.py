@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gress_cep.cli.console import err_console
+from gress_cep.cli.options import format_option
 from gress_cep.connectors import ConnectorConfig, open_sink, open_source
 from gress_cep.connectors.base import DeadLetter, Sink
 from gress_cep.dsl import ast
@@ -153,12 +154,7 @@ def parse_model_output(text: str | None) -> tuple[str | None, int | None]:
 @click.option(
     "--threads", type=click.IntRange(min=1), help="onnxruntime intra-op threads (default 1)."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl", "json", "csv", "avro"]),
-    help="When the extension does not say.",
-)
+@format_option
 @click.option(
     "--dead-letter", metavar="SINK", help="Where rows whose inference failed go, with the error."
 )

@@ -22,6 +22,7 @@ Where names come from depends on the context, which a `Scope` decides:
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,28 +123,25 @@ def _avg_values(values: Any) -> Any:
     return None if n == 0 else total / n
 
 
-def _min_values(values: Any) -> Any:
+def _extreme(values: Any, better: Callable[[Any, Any], bool]) -> Any:
+    """MIN/MAX over values: nulls skipped; incomparable values give null."""
     best = None
     for v in values:
         if v is not None:
             try:
-                if best is None or v < best:
+                if best is None or better(v, best):
                     best = v
             except TypeError:
                 return None
     return best
+
+
+def _min_values(values: Any) -> Any:
+    return _extreme(values, operator.lt)
 
 
 def _max_values(values: Any) -> Any:
-    best = None
-    for v in values:
-        if v is not None:
-            try:
-                if best is None or v > best:
-                    best = v
-            except TypeError:
-                return None
-    return best
+    return _extreme(values, operator.gt)
 
 
 def _add_null(total: Any, value: Any) -> Any:
@@ -159,25 +157,12 @@ def _add_null(total: Any, value: Any) -> Any:
 
 
 def _min_null(best: Any, value: Any) -> Any:
-    if value is None:
-        return best
-    if best is None:
-        return value
-    try:
-        return value if value < best else best
-    except TypeError:
-        return None
+    """Running MIN: the running best and one more value."""
+    return _extreme((best, value), operator.lt)
 
 
 def _max_null(best: Any, value: Any) -> Any:
-    if value is None:
-        return best
-    if best is None:
-        return value
-    try:
-        return value if value > best else best
-    except TypeError:
-        return None
+    return _extreme((best, value), operator.gt)
 
 
 def _avg_pair(pair: Any) -> Any:

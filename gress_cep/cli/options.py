@@ -1,0 +1,12 @@
+"""Options that several commands share, declared once."""
+
+from __future__ import annotations
+
+import click
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "json", "csv", "avro"]),
+    help="When the extension does not say.",
+)
