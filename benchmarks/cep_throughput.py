@@ -161,7 +161,18 @@ def end_to_end(pattern: str, data: str, n: int, workdir: Path) -> dict:
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run(
-        [str(gress), "detect", str(rules), "-i", data, "-o", str(out), "-q"],
+        [
+            str(gress),
+            "detect",
+            str(rules),
+            "-i",
+            data,
+            "-o",
+            str(out),
+            "-q",
+            "--state-dir",
+            str(workdir / f"{pattern}.state"),
+        ],
         check=True,
         capture_output=True,
     )

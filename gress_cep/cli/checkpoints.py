@@ -77,24 +77,48 @@ def _as_json(info: CheckpointInfo, now: float) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON document (a list) on stdout.")
 def command(state_dir: Path, as_json: bool) -> None:
     """List the complete checkpoints in the state directory DIR: id, time (UTC) and age, the
-    input positions they resume from, and their size on disk. Oldest first.
+    input positions they resume from, and their size on disk. Oldest first. Given the folder
+    that holds the jobs' state directories (by default ./.gress/state), lists every job's.
 
     \b
     Example:
       gress checkpoints .gress/state
-      gress checkpoints .gress/state --json
+      gress checkpoints .gress/state/3f2a9c1e7b40 --json
     """
-    folder = StateDir(state_dir)
-    folder.require()
-    infos = folder.complete_checkpoints()
+    folders = _state_dirs(state_dir)
     now = time.time()
     if as_json:
-        click.echo(orjson.dumps([_as_json(info, now) for info in infos]).decode())
+        if len(folders) == 1 and folders[0].root == state_dir:
+            listed: Any = [_as_json(i, now) for i in folders[0].complete_checkpoints()]
+        else:
+            listed = {
+                str(f.root): [_as_json(i, now) for i in f.complete_checkpoints()] for f in folders
+            }
+        click.echo(orjson.dumps(listed).decode())
         return
+    for folder in folders:
+        _print(folder, now)
+
+
+def _state_dirs(path: Path) -> list[StateDir]:
+    """DIR itself, or the state directories inside it (one per job)."""
+    folder = StateDir(path)
+    if not folder.checkpoints_dir.is_dir() and path.is_dir():
+        inside = [StateDir(p) for p in sorted(path.iterdir()) if (p / "checkpoints").is_dir()]
+        if inside:
+            return inside
+    folder.require()
+    return [folder]
+
+
+def _print(folder: StateDir, now: float) -> None:
+    infos = folder.complete_checkpoints()
     if not infos:
-        click.echo(f"{state_dir}: no complete checkpoint yet")
+        click.echo(f"{folder.root}: no complete checkpoint yet")
         return
-    table = Table(title=f"checkpoints in {state_dir}", title_justify="left")
+    job = infos[-1].metadata.get("job") or {}
+    about = f" ({job['file']})" if isinstance(job, dict) and job.get("file") else ""
+    table = Table(title=f"checkpoints in {folder.root}{about}", title_justify="left")
     table.add_column("id", justify="right")
     table.add_column("time (UTC)")
     table.add_column("age", justify="right")

@@ -38,8 +38,8 @@ def command(state_dir: Path, target: Path, checkpoint_id: int | None) -> None:
 
     \b
     Example:
-      gress savepoint .gress/state --to savepoints/before-upgrade
-      gress savepoint .gress/state --to sp7 --checkpoint 7
+      gress savepoint .gress/state/3f2a9c1e7b40 --to savepoints/before-upgrade
+      gress savepoint /var/lib/gress --to sp7 --checkpoint 7
     """
     folder = StateDir(state_dir)
     folder.require()

@@ -70,7 +70,8 @@ class StateDir:
         if not self.checkpoints_dir.is_dir():
             raise UserError(
                 f"{self.root} is not a gress state directory (it has no checkpoints/ folder)",
-                hint="pass the folder given to `gress detect --state-dir`",
+                hint="pass the folder given to `gress detect --state-dir`, or a job's folder "
+                "under ./.gress/state (`gress checkpoints .gress/state` lists them)",
             )
 
     def lock(self) -> StateDirLock:
