@@ -22,7 +22,6 @@ from gress_cep.dsl import ast, load_file
 from gress_cep.errors import UserError
 from gress_cep.runtime.durations import parse_duration_s
 from gress_cep.runtime.job import Job, JobSpec, Outputs
-from gress_cep.runtime.metrics import Metrics
 from gress_cep.runtime.pipeline import RoundOutput
 from gress_cep.runtime.plan import PlanOptions, build_plan
 
@@ -255,7 +254,11 @@ def command(
     show_progress = err_console.is_terminal if quiet is None else not quiet
     live = LiveView(err_console) if terminal else None
     progress = ProgressLine(err_console, job.pipeline) if show_progress and live is None else None
-    metrics = Metrics(job.pipeline, metrics_port) if metrics_port else None
+    metrics = None
+    if metrics_port:
+        from gress_cep.runtime.metrics import Metrics  # prometheus_client: only when asked
+
+        metrics = Metrics(job.pipeline, metrics_port)
     started = time.monotonic()
     interrupted = _on_signals(job)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 import click
@@ -23,8 +24,30 @@ def _version() -> str:
         return "0+unknown"
 
 
+# one module per command, each exposing `command`; imported only when its command runs (or
+# for --help), so that `gress check` does not pay for onnxruntime and numpy
+COMMANDS = {
+    "check": "check",
+    "explain": "explain",
+    "detect": "detect",
+    "score": "score",
+    "checkpoints": "checkpoints",
+    "savepoint": "savepoint",
+}
+
+
 class GressGroup(click.Group):
-    """Turns user errors into one readable message and exit status 1."""
+    """Turns user errors into one readable message and exit status 1; loads commands lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command: click.Command = import_module(f"gress_cep.cli.{module}").command
+        return command
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -69,17 +92,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-def _register() -> None:
-    # one module per command; each exposes `command`
-    from gress_cep.cli import check, checkpoints, detect, explain, savepoint, score
-
-    for module in (check, explain, detect, score, checkpoints, savepoint):
-        cli.add_command(module.command)
-
-
-_register()
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from gress_cep.connectors.avro_file import AvroFileSink, AvroFileSource
 from gress_cep.connectors.base import Batch, DeadLetter, Record, Sink, Source
 from gress_cep.connectors.csv_file import CsvSink, CsvSource
 from gress_cep.connectors.jsonl import JsonLinesSink, JsonLinesSource, stdout_sink
@@ -90,6 +89,8 @@ def open_source(
             return JsonLinesSource(os.open(spec, os.O_RDONLY), spec, validator, start)
         if fmt == "csv":
             return CsvSource(spec, stream, validator, start)
+        from gress_cep.connectors.avro_file import AvroFileSource  # fastavro: only when used
+
         return AvroFileSource(spec, validator, start)
     except PermissionError:
         raise UserError(f"input {spec} cannot be read (permission denied)") from None
@@ -129,6 +130,8 @@ def open_sink(
             return JsonLinesSink.open(spec, role, resume)
         if fmt == "csv":
             return CsvSink(spec, role, resume)
+        from gress_cep.connectors.avro_file import AvroFileSink
+
         return AvroFileSink(spec, role, resume)
     except (FileNotFoundError, NotADirectoryError):
         raise UserError(

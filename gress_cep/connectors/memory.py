@@ -25,8 +25,12 @@ class IterableSource:
         if not chunk:
             return None
         batch = Batch()
-        for item in chunk:
-            self._count += 1
+        start = self._count
+        self._count += len(chunk)
+        if all(type(item) is dict for item in chunk):
+            batch.records = chunk  # the common case, without a per-record append
+            return batch
+        for i, item in enumerate(chunk, start):
             if isinstance(item, dict):
                 batch.records.append(item)
             else:
@@ -34,7 +38,7 @@ class IterableSource:
                     DeadLetter(
                         repr(item),
                         f"not a record (a dict): {type(item).__name__}",
-                        f"{self.description}[{self._count - 1}]",
+                        f"{self.description}[{i}]",
                     )
                 )
         return batch

@@ -1,10 +1,23 @@
 """The matcher's event loop, generated for each pattern (the hottest code of the engine).
 
-Most events start nothing and belong to a key with no partial match: for them the loop only
-reads the key and tests the start conditions. Generating the loop lets both be inlined — the
-key as `e.get('card_id')`, the conditions as the same fast Python source the expression
-compiler made for them — instead of costing a function call each. Everything else is handed
-to `Matcher._process`.
+Two functions are generated from a compiled NFA, as Python source:
+
+- `feed(ready, seq, matches, timeouts)` reads each event's key (`e.get('card_id')`) and tests the
+  start conditions inline. Most events cannot start a match, and most keys have no partial
+  match: such an event costs nothing more.
+- `process(key, ks, e, ts, seq, can_start, matches, timeouts)` is one event for one key —
+  Flink's NFA.process: expire what closed, step every partial match, perhaps start a new one,
+  emit, schedule the key's timer. The step of each *simple* state (no PROCEED and no KILL
+  edge: most states of most patterns) is unrolled: its conditions are the expression
+  compiler's fast source, inlined; a TAKE builds the new partial match in place; an IGNORE
+  back into the same state keeps the run as it is (runs are immutable, so it is shared). Any
+  other state is stepped by `Matcher._step`, which follows Flink's computeNextStates.
+
+Only what the pattern needs is generated (no ttl code without a ttl, no deadlines without a
+window), and a condition that raises in its fast form falls back to the full function, which
+gives the null-safe answer. This is the only path events take, so the conformance suite and
+the brute-force reference matcher check it like any other code. The source is kept as
+`feed.__gress_source__` for reading.
 """
 
 from __future__ import annotations
@@ -13,12 +26,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gress_cep.dsl.expressions import BASE_NAMESPACE, inline_code
+from gress_cep.nfa.shared_buffer import Node
 
 if TYPE_CHECKING:
-    from gress_cep.nfa.matcher import Matcher
+    from gress_cep.nfa.matcher import Matcher, StatePlan
 
 Record = dict[str, Any]
 FeedFn = Callable[[list[tuple[int, Record]], int, list[Any], list[Any]], int]
+CondFn = Callable[[Record, Any], bool] | None
 
 
 def start_conditions(matcher: Matcher) -> list[Callable[[Record, Any], bool]] | None:
@@ -43,46 +58,87 @@ def start_conditions(matcher: Matcher) -> list[Callable[[Record, Any], bool]] | 
 
 
 def build_feed(matcher: Matcher, key_of: Callable[[Record], Any]) -> FeedFn:
-    from gress_cep.nfa.matcher import KeyState
+    source = KernelSource(matcher, key_of)
+    text = source.feed() + source.process()
+    namespace = source.namespace
+    exec(compile(text, f"<gress kernel {matcher.nfa.name}>", "exec"), namespace)
+    feed: FeedFn = namespace["feed"]
+    feed.__gress_source__ = text  # type: ignore[attr-defined]
+    return feed
 
-    namespace: dict[str, Any] = dict(BASE_NAMESPACE)
-    namespace.update(
-        _keys=matcher.keys,
-        _store=matcher.store,
-        _process=matcher._process,
-        _start=matcher._start_run,
-        _key_of=key_of,
-        KeyState=KeyState,
-        repr=repr,
-        TypeError=TypeError,
-    )
-    field = getattr(key_of, "gress_field", None)
-    key_expr = f"e.get({field!r})" if field is not None else "_key_of(e)"
-    conditions = start_conditions(matcher)
-    if conditions is None:
-        start_test = "True"
-        fallback = "True"
-    elif not conditions:
-        start_test = fallback = "False"
-    else:
-        fast, slow = [], []
-        for i, fn in enumerate(conditions):
-            inline = inline_code(fn)
-            name = f"_cond{i}"
-            namespace[name] = fn
-            slow.append(f"{name}(e, r)")
-            if inline is None:
-                fast.append(f"{name}(e, r)")
-            else:
-                namespace.update(inline.namespace)
-                fast.append(f"({inline.fast})")
-        start_test = " or ".join(fast)
-        fallback = " or ".join(slow)
-    source = f"""
+
+class KernelSource:
+    """Writes the source of `feed` and `process` for one matcher and key function; every
+    object the source refers to is put in `namespace` under a generated name."""
+
+    def __init__(self, matcher: Matcher, key_of: Callable[[Record], Any]) -> None:
+        from gress_cep.nfa.matcher import NEVER, KeyState, Run
+
+        self.matcher = matcher
+        self.key_of = key_of
+        self.namespace: dict[str, Any] = dict(BASE_NAMESPACE)
+        self.namespace.update(
+            _m=matcher,
+            _keys=matcher.keys,
+            _store=matcher.store,
+            _start=matcher._start_run,
+            _key_of=key_of,
+            KeyState=KeyState,
+            Run=Run,
+            Node=Node,
+            NEVER=NEVER,
+            repr=repr,
+            len=len,
+            min=min,
+            int=int,
+            TypeError=TypeError,
+        )
+        self.namespace["__builtins__"] = {
+            **self.namespace["__builtins__"],
+            "Exception": Exception,
+        }
+        self._names: dict[int, str] = {}
+
+    def ref(self, obj: Any, prefix: str) -> str:
+        """The name `obj` has in the generated code."""
+        name = self._names.get(id(obj))
+        if name is None:
+            name = self._names[id(obj)] = f"_{prefix}{len(self._names)}"
+            self.namespace[name] = obj
+        return name
+
+    def test(self, fn: Callable[[Record, Any], bool], result: str, indent: str) -> list[str]:
+        """Lines that set `result` to fn(e, r): inlined when fn has a fast form."""
+        call = f"{self.ref(fn, 'cond')}(e, r)"
+        inline = inline_code(fn)
+        if inline is None:
+            return [f"{indent}{result} = {call}"]
+        self.namespace.update(inline.namespace)
+        return [
+            f"{indent}try:",
+            f"{indent}    {result} = {inline.fast}",
+            f"{indent}except Exception:  # the null-safe answer",
+            f"{indent}    {result} = {call}",
+        ]
+
+    # ------------------------------------------------------------------ feed
+    def feed(self) -> str:
+        field = getattr(self.key_of, "gress_field", None)
+        key_expr = f"e.get({field!r})" if field is not None else "_key_of(e)"
+        conditions = start_conditions(self.matcher)
+        if conditions is None:
+            start_test = ["        ok = True"]
+        elif not conditions:
+            start_test = ["        ok = False"]
+        else:
+            start_test = ["        ok = False"]
+            for fn in conditions:
+                start_test += ["        if not ok:", *self.test(fn, "ok", "            ")]
+        start_lines = "\n".join(start_test)
+        return f"""
 def feed(ready, seq, matches, timeouts):
     keys = _keys
     store = _store
-    process = _process
     r = _start
     for ts, e in ready:
         seq += 1
@@ -94,20 +150,142 @@ def feed(ready, seq, matches, timeouts):
             ks = keys.get(key)
         if ks is None and store.spilled:
             ks = store.load(key)  # state larger than memory: this key's is on disk
+        # most events cannot start a match: then a key with no partial match needs nothing,
+        # and the others skip the start state
+{start_lines}
         if ks is None:
-            # a key with no partial match needs only the start state, and most events
-            # cannot start a match
-            try:
-                ok = {start_test}
-            except Exception:
-                ok = {fallback}
             if not ok:
                 continue
             ks = keys[key] = KeyState(key)
-        process(key, ks, e, ts, seq, matches, timeouts)
+        process(key, ks, e, ts, seq, ok, matches, timeouts)
     return seq
 """
-    namespace["__builtins__"] = {**namespace["__builtins__"], "Exception": Exception}
-    exec(compile(source, f"<gress kernel {matcher.nfa.name}>", "exec"), namespace)
-    feed: FeedFn = namespace["feed"]
-    return feed
+
+    # ------------------------------------------------------------------ process
+    def process(self) -> str:
+        m = self.matcher
+        lines = [
+            "def process(key, ks, e, ts, seq, can_start, matches, timeouts):",
+            "    m = _m",
+            "    _store.mark_dirty(key)",
+            "    ks.key = key",
+            "    runs = ks.runs",
+        ]
+        if m.ttl is not None:
+            lines += [
+                f"    if runs and ts >= ks.last_ts + {m.ttl}:",
+                "        m._expire_ttl(key, ks, matches)  # quiet for longer than the ttl",
+                "        runs = ks.runs",
+                "    ks.last_ts = ts",
+            ]
+        if m._has_windows:
+            lines += [
+                "    # ks.timer is never after the earliest deadline: before it, nothing expires",
+                "    if runs and (ks.timer is None or ts >= ks.timer):",
+                "        m._expire(key, ks, ts, matches, timeouts)",
+                "        runs = ks.runs",
+            ]
+        lines += [
+            "    finals = []",
+            "    new_runs = []",
+            "    for r in runs:",
+            "        st = r.state",
+        ]
+        branch = "if"
+        for plan in m.plans.values():
+            if plan.simple and not plan.final and plan is not m.start:
+                lines.append(f"        {branch} st is {self.ref(plan, 'state')}:  # {plan.label}")
+                lines += self._step(plan, "            ", is_start=False)
+                branch = "elif"
+        step = "m._step(r, e, ts, seq, False, new_runs, finals)"
+        lines += [f"        else:\n            {step}" if branch == "elif" else f"        {step}"]
+        lines += [
+            "    if can_start:",
+            "        r = _start",
+            "        r.start_ts = r.prev_ts = ts",
+            "        r.start_seq = seq",
+        ]
+        if m.start.simple:
+            lines += self._step(m.start, "        ", is_start=True)
+        else:
+            lines.append("        m._step(r, e, ts, seq, True, new_runs, finals)")
+        lines += [
+            f"    if len(new_runs) > {m.max_runs}:",
+            "        new_runs = m._cap(new_runs)",
+            "    ks.runs = new_runs",
+            "    if len(new_runs) > m.stats.max_runs:",
+            "        m.stats.max_runs = len(new_runs)",
+            "    if finals or ks.held:",
+            "        matches.extend(m._emit(key, ks, finals))",
+            "    if not ks.runs and not ks.held:",
+            "        m._drop(key, ks)",
+        ]
+        if m._timed:
+            lines += ["    else:", "        m._schedule(key, ks)"]
+        return "\n".join(lines) + "\n"
+
+    def _step(self, plan: StatePlan, indent: str, is_start: bool) -> list[str]:
+        """The unrolled step of a simple state: its TAKEs, then (not at the start) its
+        IGNOREs, in the order `Matcher._step` would take them."""
+        lines: list[str] = []
+        results: dict[int, str] = {}  # id(take condition) -> the variable holding its result
+        for i, (target, fn) in enumerate(plan.takes):
+            body = indent + "    "
+            if fn is None:
+                lines.append(f"{indent}if True:")
+            else:
+                name = f"take{i}"
+                lines += self.test(fn, name, indent)
+                results[id(fn)] = name
+                lines.append(f"{indent}if {name}:")
+            lines += self._take(plan, target, body)
+        if is_start:
+            return lines
+        for i, (target, fn) in enumerate(plan.ignores):
+            if fn is None:
+                lines.append(f"{indent}if True:")
+            else:
+                negated = getattr(fn, "__gress_negates__", None)
+                if negated is not None and id(negated) in results:
+                    lines.append(f"{indent}if not {results[id(negated)]}:")  # `not take`: known
+                else:
+                    lines += self.test(fn, f"ignore{i}", indent)
+                    lines.append(f"{indent}if ignore{i}:")
+            if target is plan:
+                lines.append(f"{indent}    new_runs.append(r)  # stays put: the run is shared")
+            else:
+                target_name = self.ref(target, "state")
+                lines.append(f"{indent}    m._ignore(r, {target_name}, new_runs, finals)")
+        return lines
+
+    def _take(self, source: StatePlan, target: StatePlan, indent: str) -> list[str]:
+        if target.proceeds:  # it may end right here: Flink's findFinalStateAfterProceed
+            return [
+                f"{indent}m._take(r, {self.ref(source, 'state')}, {self.ref(target, 'state')}, "
+                "e, ts, seq, new_runs, finals)"
+            ]
+        aggs = "r.aggs"
+        if source.update is not None:
+            aggs = f"{self.ref(source.update, 'update')}(r.aggs, e)"
+        lines = [
+            f"{indent}new = Run({self.ref(target, 'state')}, Node({source.var!r}, e, seq, ts, "
+            f"r.node), r.start_ts, ts, r.start_seq, {aggs})"
+        ]
+        if target.final:
+            return [*lines, f"{indent}finals.append(new)"]
+        deadline = self._deadline(target)
+        if deadline is not None:
+            lines.append(f"{indent}new.deadline = {deadline}")
+        return [*lines, f"{indent}new_runs.append(new)"]
+
+    def _deadline(self, target: StatePlan) -> str | None:
+        """The deadline of a run that just took an event (at ts) into `target`, as
+        `Matcher._deadline` computes it."""
+        within = self.matcher.within
+        if within is not None and target.window is not None:
+            return f"min(r.start_ts + {within}, ts + {target.window})"
+        if within is not None:
+            return f"r.start_ts + {within}"
+        if target.window is not None:
+            return f"ts + {target.window}"
+        return None

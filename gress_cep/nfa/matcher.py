@@ -267,48 +267,6 @@ class Matcher:
         self.feed([(ts, event)], lambda e: key, seq - 1, matches, timeouts)
         return matches, timeouts
 
-    def _process(
-        self,
-        key: Any,
-        ks: KeyState,
-        event: Record,
-        ts: int,
-        seq: int,
-        matches: list[Completed],
-        timeouts: list[Completed],
-    ) -> None:
-        self.store.mark_dirty(key)
-        ks.key = key
-        if self.ttl is not None and ks.runs and ts >= ks.last_ts + self.ttl:
-            self._expire_ttl(key, ks, matches)  # quiet for longer than the ttl: start over
-        ks.last_ts = ts
-        if ks.runs and self._has_windows:
-            self._expire(key, ks, ts, matches, timeouts)
-        finals: list[Run] = []
-        new_runs: list[Run] = []
-        step = self._step
-        for run in ks.runs:
-            step(run, event, ts, seq, False, new_runs, finals)
-        start = self._start_run
-        start.start_ts = start.prev_ts = ts
-        start.start_seq = seq
-        step(start, event, ts, seq, True, new_runs, finals)
-        if len(new_runs) > self.max_runs:
-            new_runs = self._cap(new_runs)
-        ks.runs = new_runs
-        if len(new_runs) > self.stats.max_runs:
-            self.stats.max_runs = len(new_runs)
-        if self._has_windows and new_runs:
-            deadline = self._deadline
-            for run in new_runs:
-                run.deadline = deadline(run)
-        if finals or ks.held:
-            matches.extend(self._emit(key, ks, finals))
-        if not ks.runs and not ks.held:
-            self._drop(key, ks)
-        elif self._timed:
-            self._schedule(key, ks)
-
     def _step(
         self,
         run: Run,
@@ -320,21 +278,10 @@ class Matcher:
         finals: list[Run],
     ) -> None:
         """Flink's computeNextStates: the decision graph of one run for one event."""
-        state = run.state
-        if state.simple:
-            # no PROCEED and no KILL edges: the decision graph is the state itself
-            for target, fn in state.takes:
-                if fn is None or fn(e, run):
-                    self._take(run, state, target, e, ts, seq, out, finals)
-            if not is_start:
-                for target, fn in state.ignores:
-                    if fn is None or fn(e, run):
-                        self._ignore(run, target, out, finals)
-            return
         takes: list[tuple[StatePlan, StatePlan]] = []
         ignores: list[StatePlan] = []
         killed = False
-        stack = [state]
+        stack = [run.state]
         while stack:
             st = stack.pop()
             for fn in st.kills:
@@ -361,10 +308,19 @@ class Matcher:
         if not killed:
             out.extend(retained)
 
-    @staticmethod
-    def _ignore(run: Run, target: StatePlan, out: list[Run], finals: list[Run]) -> None:
+    def _ignore(self, run: Run, target: StatePlan, out: list[Run], finals: list[Run]) -> None:
         new = Run(target, run.node, run.start_ts, run.prev_ts, run.start_seq, run.aggs)
-        (finals if target.final else out).append(new)
+        self._place(new, out, finals)
+
+    def _place(self, new: Run, out: list[Run], finals: list[Run]) -> bool:
+        """A new run is a match, or a partial match with its deadline; True for the latter."""
+        if new.state.final:
+            finals.append(new)
+            return False
+        if self._has_windows:
+            new.deadline = self._deadline(new)
+        out.append(new)
+        return True
 
     def _take(
         self,
@@ -380,11 +336,7 @@ class Matcher:
         node = Node(source.var, e, seq, ts, run.node)  # type: ignore[arg-type]
         aggs = run.aggs if source.update is None else source.update(run.aggs, e)
         new = Run(target, node, run.start_ts, ts, run.start_seq, aggs)
-        if target.final:
-            finals.append(new)
-            return
-        out.append(new)
-        if target.proceeds:
+        if self._place(new, out, finals) and target.proceeds:
             final = self._final_after_proceed(target, e, new)
             if final is not None:
                 finals.append(Run(final, node, run.start_ts, ts, run.start_seq, aggs))

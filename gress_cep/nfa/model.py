@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gress_cep.dsl.expressions import SlotTable
+from gress_cep.dsl.expressions import InlineCode, SlotTable, inline_code
 
 Record = dict[str, Any]
 CondFn = Callable[[Record, Any], bool]
@@ -43,11 +43,27 @@ class Cond:
 TRUE = Cond("true", None)
 
 
+def _with_inline(fn: CondFn, template: str, *parts: CondFn) -> CondFn:
+    """Give a combined condition an inlinable form (`template` over the parts' fast
+    sources) when every part has one, so that the NFA kernel can inline it too."""
+    inlines = [inline_code(p) for p in parts]
+    if all(i is not None for i in inlines):
+        namespace: dict[str, Any] = {}
+        for i in inlines:
+            namespace.update(i.namespace)  # type: ignore[union-attr]
+        fast = template.format(*(i.fast for i in inlines))  # type: ignore[union-attr]
+        fn.__gress_inline__ = InlineCode(fast, namespace, fn)  # type: ignore[attr-defined]
+    return fn
+
+
 def cond_not(c: Cond) -> Cond:
     if c.fn is None:
-        return Cond("false", lambda e, r: False)
+        never: CondFn = lambda e, r: False  # noqa: E731
+        return Cond("false", _with_inline(never, "False"))
     fn = c.fn
-    return Cond(f"not ({c.text})", lambda e, r: not fn(e, r), c.needs_run)
+    negated: CondFn = lambda e, r: not fn(e, r)  # noqa: E731
+    negated.__gress_negates__ = fn  # type: ignore[attr-defined]  # the kernel reuses fn's result
+    return Cond(f"not ({c.text})", _with_inline(negated, "not ({})", fn), c.needs_run)
 
 
 def cond_and(a: Cond, b: Cond) -> Cond:
@@ -56,8 +72,11 @@ def cond_and(a: Cond, b: Cond) -> Cond:
     if b.fn is None:
         return a
     fa, fb = a.fn, b.fn
+    both: CondFn = lambda e, r: fa(e, r) and fb(e, r)  # noqa: E731
     return Cond(
-        f"({a.text}) and ({b.text})", lambda e, r: fa(e, r) and fb(e, r), a.needs_run or b.needs_run
+        f"({a.text}) and ({b.text})",
+        _with_inline(both, "({}) and ({})", fa, fb),
+        a.needs_run or b.needs_run,
     )
 
 
@@ -65,8 +84,11 @@ def cond_or(a: Cond, b: Cond) -> Cond:
     if a.fn is None or b.fn is None:
         return TRUE
     fa, fb = a.fn, b.fn
+    either: CondFn = lambda e, r: fa(e, r) or fb(e, r)  # noqa: E731
     return Cond(
-        f"({a.text}) or ({b.text})", lambda e, r: fa(e, r) or fb(e, r), a.needs_run or b.needs_run
+        f"({a.text}) or ({b.text})",
+        _with_inline(either, "({}) or ({})", fa, fb),
+        a.needs_run or b.needs_run,
     )
 
 

@@ -47,9 +47,10 @@ def gress(job: Path, *args: str, env: dict[str, str] | None = None) -> subproces
 def detect(
     job: Path, out: str, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
+    # a short interval: the kills below need a few checkpoints before the input ends
     return gress(
         job, "detect", "rules.gress", "-i", "events.jsonl", "-o", out,
-        "--checkpoint-interval", "50ms", "-q", *extra, env=env,
+        "--checkpoint-interval", "10ms", "-q", *extra, env=env,
     )  # fmt: skip
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gress_cep.cli import score
 from gress_cep.cli.main import cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud"
@@ -21,8 +20,6 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def gress(*args: object) -> str:
-    if "score" not in cli.commands:  # registered by main.py once the command is wired there
-        cli.add_command(score.command)
     result = CliRunner().invoke(cli, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     return result.stdout

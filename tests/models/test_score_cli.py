@@ -13,7 +13,6 @@ import onnxruntime as ort
 import pytest
 from click.testing import CliRunner, Result
 
-from gress_cep.cli import score
 from gress_cep.cli.main import cli
 from gress_cep.cli.score import split_features
 
@@ -22,8 +21,6 @@ Gress = Callable[..., Result]
 
 @pytest.fixture
 def gress() -> Gress:
-    if "score" not in cli.commands:  # registered by main.py once the command is wired there
-        cli.add_command(score.command)
     runner = CliRunner()
     return lambda *args: runner.invoke(cli, [str(a) for a in args])
 

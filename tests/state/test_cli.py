@@ -5,28 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 
-from gress_cep.cli import checkpoints, savepoint
 from gress_cep.cli.checkpoints import format_age, format_positions, format_size
-from gress_cep.cli.main import GressGroup
+from gress_cep.cli.main import cli as gress
 from gress_cep.state.backend import WriteBatch
 from gress_cep.state.memory import MemoryBackend
 from gress_cep.state.rocksdb import RocksDbBackend
 from gress_cep.state.state_dir import StateDir
-
-
-@click.group(cls=GressGroup)
-@click.pass_context
-def gress(ctx: click.Context) -> None:
-    """The commands as `gress` runs them (same error handling), before main.py registers them."""
-    ctx.ensure_object(dict)
-
-
-gress.add_command(checkpoints.command)
-gress.add_command(savepoint.command)
 
 POSITIONS = {
     "payments=kafka:payments": {"0": 120, "1": 98},
