@@ -27,7 +27,7 @@ class IterableSource:
         batch = Batch()
         start = self._count
         self._count += len(chunk)
-        if all(type(item) is dict for item in chunk):
+        if set(map(type, chunk)) == {dict}:
             batch.records = chunk  # the common case, without a per-record append
             return batch
         for i, item in enumerate(chunk, start):

@@ -81,6 +81,7 @@ class KernelSource:
             _m=matcher,
             _keys=matcher.keys,
             _store=matcher.store,
+            _timers=matcher.timers,
             _start=matcher._start_run,
             _key_of=key_of,
             KeyState=KeyState,
@@ -131,8 +132,8 @@ class KernelSource:
         elif not conditions:
             start_test = ["        ok = False"]
         else:
-            start_test = ["        ok = False"]
-            for fn in conditions:
+            start_test = self.test(conditions[0], "ok", "        ")
+            for fn in conditions[1:]:
                 start_test += ["        if not ok:", *self.test(fn, "ok", "            ")]
         start_lines = "\n".join(start_test)
         return f"""
@@ -220,8 +221,24 @@ def feed(ready, seq, matches, timeouts):
             "    if not ks.runs and not ks.held:",
             "        m._drop(key, ks)",
         ]
-        if m._timed:
-            lines += ["    else:", "        m._schedule(key, ks)"]
+        if m._timed:  # Matcher._schedule, inlined: a timer only for an earlier deadline
+            lines += [
+                "    else:",
+                "        t = NEVER",
+                "        for r in ks.runs:",
+                "            if r.deadline < t:",
+                "                t = r.deadline",
+            ]
+            if m.ttl is not None:
+                lines += [
+                    f"        if ks.last_ts + {m.ttl} < t:",
+                    f"            t = ks.last_ts + {m.ttl}",
+                ]
+            lines += [
+                "        if t != NEVER and (ks.timer is None or t < ks.timer):",
+                "            ks.timer = t",
+                "            _timers.register(t, key)",
+            ]
         return "\n".join(lines) + "\n"
 
     def _step(self, plan: StatePlan, indent: str, is_start: bool) -> list[str]:

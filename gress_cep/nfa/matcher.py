@@ -29,6 +29,7 @@ from gress_cep.nfa.kernel import build_feed
 from gress_cep.nfa.model import Nfa, State
 from gress_cep.nfa.shared_buffer import Node, path, restore_nodes, snapshot_nodes
 from gress_cep.state.keys import encode_key
+from gress_cep.state.timers import sort_due
 
 Record = dict[str, Any]
 CondFn = Callable[[Record, Any], bool] | None
@@ -132,8 +133,6 @@ class Timers(Protocol):
 
     def register(self, deadline: int, key: Any) -> None: ...
 
-    def cancel(self, deadline: int, key: Any) -> None: ...
-
     def pop_due(self, until: int) -> list[tuple[int, Any]]: ...
 
 
@@ -156,7 +155,8 @@ class MemoryKeys:
 
 
 class MemoryTimers:
-    """One deadline per key in a heap; a cancelled entry is skipped when it surfaces."""
+    """One deadline per key in a heap; an entry overwritten by a later registration is
+    skipped when it surfaces. Due timers come in TimerTable's order."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[int, int, Any]] = []
@@ -168,10 +168,6 @@ class MemoryTimers:
         self._order += 1
         heapq.heappush(self._heap, (deadline, self._order, key))
 
-    def cancel(self, deadline: int, key: Any) -> None:
-        if self._live.get(key) == deadline:
-            del self._live[key]
-
     def pop_due(self, until: int) -> list[tuple[int, Any]]:
         due = []
         heap, live = self._heap, self._live
@@ -180,7 +176,7 @@ class MemoryTimers:
             if live.get(key) == deadline:
                 del live[key]
                 due.append((deadline, key))
-        return due
+        return sort_due(due)
 
 
 @dataclass(slots=True)
@@ -388,10 +384,8 @@ class Matcher:
             self.timers.register(ks.timer, key)
 
     def _drop(self, key: Any, ks: KeyState) -> None:
-        """A key with nothing left: forget its state and its timer."""
-        if ks.timer is not None:
-            self.timers.cancel(ks.timer, key)
-            ks.timer = None
+        """A key with nothing left: forget its state. Its timer stays; when it fires, it finds
+        no state (or a newer one, with another deadline) and is ignored."""
         self.store.remove(key)
 
     def _state_of(self, key: Any) -> KeyState | None:

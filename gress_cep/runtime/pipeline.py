@@ -25,6 +25,7 @@ from gress_cep.runtime.watermarks import NO_WATERMARK, WatermarkTracker
 from gress_cep.state.backend import StateBackend, WriteBatch
 
 Record = dict[str, Any]
+NO_LIMIT = 2**64  # a lateness that never moves the watermark: ts - 2**64 < NO_WATERMARK
 
 # state tables of a pipeline
 STREAMS = "streams"
@@ -208,53 +209,68 @@ class Pipeline:
             return [(now_ms, r) for r in records]
         tracker = stream.tracker
         watermark = tracker.current
-        lateness = tracker.lateness
-        partitions = batch.partitions
         # exact per-record lateness when this input is the stream's only partition; with
         # several, the watermark moves between rounds (their relative order is arbitrary anyway)
-        single = partitions is None and stream.input_count == 1
+        single = batch.partitions is None and stream.input_count == 1
+        lateness = tracker.lateness if single else NO_LIMIT
         timed: list[Timed] = []
-        high = NO_WATERMARK
-        highs: dict[int, int] = {}
-        dead = out.dead_letters
+        append = timed.append
         late = out.late
-        for i, record in enumerate(records):
-            value = record.get(field_name)
-            ts = value if type(value) is int else to_epoch_ms(value)
-            if ts is None:
-                dead.append(
-                    DeadLetter(
-                        None,
-                        f"time field '{field_name}' {describe(value)}",
-                        stream.plan.name,
-                        record,
-                    )
-                )
-                stream.counters.dead_letters += 1
-                continue
+        if batch.partitions is None:
+            high = NO_WATERMARK
+            for record in records:
+                ts = record.get(field_name)
+                if type(ts) is not int:
+                    ts = self._event_time(stream, record, out)
+                    if ts is None:
+                        continue
+                if ts < watermark:
+                    late.append(record)
+                    stream.counters.late += 1
+                    continue
+                if ts > high:
+                    high = ts
+                    if ts - lateness > watermark:  # never with several inputs (NO_LIMIT)
+                        watermark = ts - lateness
+                append((ts, record))
+            if high != NO_WATERMARK:
+                tracker.observe_max(inp.index, 0, high, now)
+            if single and watermark > tracker.current:
+                tracker.current = watermark
+            return timed
+        highs: dict[int, int] = {}
+        for record, p in zip(records, batch.partitions, strict=True):
+            ts = record.get(field_name)
+            if type(ts) is not int:
+                ts = self._event_time(stream, record, out)
+                if ts is None:
+                    continue
             if ts < watermark:
                 late.append(record)
                 stream.counters.late += 1
                 continue
-            if partitions is None:
-                if ts > high:
-                    high = ts
-                    if single and ts - lateness > watermark:
-                        watermark = ts - lateness
-            else:
-                p = partitions[i]
-                if ts > highs.get(p, NO_WATERMARK):
-                    highs[p] = ts
-            timed.append((ts, record))
-        if partitions is None:
-            if high != NO_WATERMARK:
-                tracker.observe_max(inp.index, 0, high, now)
-        else:
-            for p, ts in highs.items():
-                tracker.observe_max(inp.index, p, ts, now)
-        if single and watermark > tracker.current:
-            tracker.current = watermark
+            if ts > highs.get(p, NO_WATERMARK):
+                highs[p] = ts
+            append((ts, record))
+        for p, ts in highs.items():
+            tracker.observe_max(inp.index, p, ts, now)
         return timed
+
+    @staticmethod
+    def _event_time(stream: _StreamNode, record: Record, out: RoundOutput) -> int | None:
+        """A time field that is not epoch milliseconds already; None (and a dead letter) when
+        it is missing or not a time."""
+        field_name = stream.plan.time_field
+        value = record.get(field_name)  # type: ignore[arg-type]
+        ts = to_epoch_ms(value)
+        if ts is None:
+            out.dead_letters.append(
+                DeadLetter(
+                    None, f"time field '{field_name}' {describe(value)}", stream.plan.name, record
+                )
+            )
+            stream.counters.dead_letters += 1
+        return ts
 
     def _push(self, node: _StreamNode | _ViewNode, batch: list[Timed], now: float) -> None:
         for pattern in node.patterns:

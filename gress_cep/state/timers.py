@@ -2,27 +2,32 @@
 
 An operator registers (deadline, key) when a key's state must be looked at again by a time
 (a `within` window closing, a TTL running out), and asks `pop_due(watermark)` as the watermark
-advances. Entries live in a table whose keys are `deadline (8 bytes, big endian, sign bit
+advances. A timer is never cancelled: the operator ignores one that fires for a key that has
+moved on. Entries live in a table whose keys are `deadline (8 bytes, big endian, sign bit
 flipped) | encoded key`, so byte order is deadline order and `items(end=...)` scans exactly the
 due timers. Values are empty.
 
-Like the keyed cache it is write-back: registrations and removals since the last flush stay in
+Like the keyed cache it is write-back: registrations and pops since the last flush stay in
 memory (`_pending`, plus a heap for the due check) and reach the table in the checkpoint's batch,
 or earlier, between batches, when more than `max_pending` of them pile up (`maybe_spill`).
-Every table entry below `_scan_from` has been popped already, so each `pop_due` scans only the
-range the watermark advanced over.
+In memory a timer is a (deadline, key) pair: most are registered and popped between two
+checkpoints (event time runs far ahead of the checkpoint interval), and such a timer costs no
+encoding and leaves nothing in the batch. Every table entry below `_scan_from` has been popped
+already, so each `pop_due` scans only the range the watermark advanced over.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from gress_cep.state.backend import StateBackend, WriteBatch
 from gress_cep.state.keys import decode_key, encode_key
 
 _OFFSET = 1 << 63
+_DEADLINE = itemgetter(0)
 _DEADLINE_BYTES = 8
 
 
@@ -32,6 +37,13 @@ def deadline_bytes(deadline: int) -> bytes:
         return (deadline + _OFFSET).to_bytes(_DEADLINE_BYTES, "big")
     except OverflowError:
         raise ValueError(f"timer deadline {deadline} does not fit in 64 bits") from None
+
+
+# what is known of a (deadline, key) pair since the last flush, as flags: REGISTERED and not
+# popped (written to the table at the flush), ON_DISK (the table holds it: deleted at the flush
+# unless registered). A pair not in `_pending` is as the table says.
+REGISTERED = 1
+ON_DISK = 2
 
 
 class TimerTable:
@@ -50,54 +62,47 @@ class TimerTable:
         self._table = backend.table(table)
         self._encode_key = encode_key
         self._decode_key = decode_key
-        self._pending: dict[bytes, bool] = {}  # entry -> registered (True) or removed (False)
-        self._heap: list[bytes] = []  # registered entries not yet in the table (may be stale)
+        self._pending: dict[tuple[int, Any], int] = {}  # (deadline, key) -> flags
+        self._heap: list[tuple[int, int, Any]] = []  # (deadline, order, key) registered since
+        self._order = 0  # the last flush; the order breaks ties between keys of any type
         self._scan_from = b""  # no live entry sorts below this
         self._on_disk = False
 
     def register(self, deadline: int, key: Any) -> None:
-        entry = deadline_bytes(deadline) + self._encode_key(key)
-        self._pending[entry] = True
-        heapq.heappush(self._heap, entry)
-        if entry < self._scan_from:  # a deadline already passed: due at the next pop_due
-            self._scan_from = entry
-
-    def cancel(self, deadline: int, key: Any) -> None:
-        self._pending[deadline_bytes(deadline) + self._encode_key(key)] = False
+        state = self._pending.get((deadline, key), 0)
+        if state & REGISTERED:
+            return  # registered twice: one timer
+        self._pending[(deadline, key)] = state | REGISTERED
+        self._order += 1
+        heapq.heappush(self._heap, (deadline, self._order, key))
 
     def pop_due(self, until: int) -> list[tuple[int, Any]]:
-        """Remove and return every timer with deadline <= `until`, in deadline order."""
+        """Remove and return every timer with deadline <= `until`: in deadline order, equal
+        deadlines in the order of their encoded keys (the table's order)."""
         bound = deadline_bytes(until + 1) if until + 1 < _OFFSET else None
         pending = self._pending
-        due: list[bytes] = []
+        due: list[tuple[int, Any]] = []
         if self._on_disk:
             for entry, _ in self._table.items(self._scan_from, bound):
-                if pending.get(entry, True):  # not popped or cancelled since the last flush
-                    due.append(entry)
-                    pending[entry] = False
+                timer = (self._deadline(entry), self._decode_key(entry[_DEADLINE_BYTES:]))
+                if pending.get(timer, REGISTERED) & REGISTERED:  # not popped since the flush
+                    due.append(timer)
+                    pending[timer] = ON_DISK
         heap = self._heap
-        while heap and (bound is None or heap[0] < bound):
-            entry = heapq.heappop(heap)
-            if pending.get(entry) is True:
-                due.append(entry)
-                pending[entry] = False
+        while heap and heap[0][0] <= until:
+            deadline, _, key = heapq.heappop(heap)
+            state = pending.get((deadline, key), 0)
+            if state & REGISTERED:
+                due.append((deadline, key))
+                if state & ON_DISK:
+                    pending[(deadline, key)] = ON_DISK
+                else:
+                    # not in the table either (a copy there was due too, so the scan above
+                    # found it and set ON_DISK): registered and popped in memory, forgotten
+                    del pending[(deadline, key)]
         if bound is not None and bound > self._scan_from:
             self._scan_from = bound
-        due.sort()
-        return [(self._deadline(entry), self._decode_key(entry[_DEADLINE_BYTES:])) for entry in due]
-
-    def next_deadline(self) -> int | None:
-        """The earliest registered deadline (None when there is no timer)."""
-        heap, pending = self._heap, self._pending
-        while heap and pending.get(heap[0]) is not True:
-            heapq.heappop(heap)
-        candidates = [heap[0]] if heap else []
-        if self._on_disk:
-            for entry, _ in self._table.items(self._scan_from):
-                if pending.get(entry, True):
-                    candidates.append(entry)
-                    break
-        return self._deadline(min(candidates)) if candidates else None
+        return sort_due(due, self._encode_key)
 
     def maybe_spill(self) -> None:
         """Between batches: write pending changes to the table when too many are in memory."""
@@ -107,14 +112,17 @@ class TimerTable:
             self._backend.write(batch)
 
     def flush_into(self, batch: WriteBatch) -> None:
-        """Add registrations and removals since the last flush to a checkpoint's batch."""
+        """Add registrations and pops since the last flush to a checkpoint's batch."""
         name = self.table_name
-        for entry, registered in self._pending.items():
-            if registered:
+        for timer, state in self._pending.items():
+            if state & REGISTERED:
+                entry = self._entry(timer)
                 batch.put(name, entry, b"")
+                if entry < self._scan_from:  # a deadline already passed: due at the next pop
+                    self._scan_from = entry
                 self._on_disk = True
-            else:
-                batch.delete(name, entry)
+            elif state & ON_DISK:
+                batch.delete(name, self._entry(timer))
         self._pending.clear()
         self._heap.clear()
 
@@ -125,6 +133,22 @@ class TimerTable:
         self._scan_from = b""
         self._on_disk = True
 
+    def _entry(self, timer: tuple[int, Any]) -> bytes:
+        return deadline_bytes(timer[0]) + self._encode_key(timer[1])
+
     @staticmethod
     def _deadline(entry: bytes) -> int:
         return int.from_bytes(entry[:_DEADLINE_BYTES], "big") - _OFFSET
+
+
+def sort_due(
+    due: list[tuple[int, Any]], encode_key: Callable[[Any], bytes] = encode_key
+) -> list[tuple[int, Any]]:
+    """Due timers in deadline order, equal deadlines in encoded-key order: the table's order,
+    so that what fires when does not depend on what was in memory. Keys are encoded only
+    when two deadlines are equal."""
+    if len(set(map(_DEADLINE, due))) == len(due):
+        due.sort(key=_DEADLINE)  # mostly in order already: a linear pass
+    else:
+        due.sort(key=lambda timer: (timer[0], encode_key(timer[1])))
+    return due

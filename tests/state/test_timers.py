@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gress_cep.state.backend import StateBackend, WriteBatch
+from gress_cep.state.keys import encode_key
 from gress_cep.state.memory import MemoryBackend
 from gress_cep.state.rocksdb import RocksDbBackend
 from gress_cep.state.timers import TimerTable, deadline_bytes
@@ -35,17 +36,40 @@ def test_registering_a_timer_twice_fires_it_once() -> None:
     assert timers.pop_due(5) == [(5, "k")]
 
 
-def test_a_cancelled_timer_does_not_fire() -> None:
+def test_a_popped_timer_leaves_nothing_behind() -> None:
     backend = MemoryBackend()
     timers = TimerTable(backend, "timers")
-    timers.register(5, "in memory")
-    timers.register(6, "on disk")
+    timers.register(6, "popped from disk")
     flush(backend, timers)
-    timers.cancel(5, "in memory")
-    timers.cancel(6, "on disk")
-    assert timers.pop_due(100) == []
+    timers.register(5, "popped in memory")
+    assert timers.pop_due(7) == [(5, "popped in memory"), (6, "popped from disk")]
+    timers.register(7, "registered again after a pop")
+    assert timers.pop_due(7) == [(7, "registered again after a pop")]
+    timers.register(7, "registered again after a pop")
+    assert timers.pop_due(7) == [(7, "registered again after a pop")]
     flush(backend, timers)
     assert list(backend.table("timers").items()) == []
+    assert timers._pending == {}
+
+
+def test_a_timer_on_disk_registered_again_fires_once() -> None:
+    backend = MemoryBackend()
+    timers = TimerTable(backend, "timers")
+    timers.register(5, "k")
+    flush(backend, timers)
+    timers.register(5, "k")
+    assert timers.pop_due(5) == [(5, "k")]
+    flush(backend, timers)
+    assert list(backend.table("timers").items()) == []
+
+
+def test_equal_deadlines_come_in_the_order_of_the_encoded_keys() -> None:
+    backend = MemoryBackend()
+    timers = TimerTable(backend, "timers")
+    for key in ["bb", "a", 3, ("t", 1)]:
+        timers.register(9, key)
+    due = timers.pop_due(9)
+    assert due == sorted(due, key=lambda t: encode_key(t[1]))
 
 
 @pytest.mark.parametrize("deadline", [-(2**63), -1, 0, 1, 2**62, 2**63 - 1])
@@ -101,18 +125,6 @@ def test_spilling_bounds_the_pending_timers() -> None:
     assert [k for _, k in timers.pop_due(999)] == list(range(1000))
 
 
-def test_next_deadline() -> None:
-    backend = MemoryBackend()
-    timers = TimerTable(backend, "timers")
-    assert timers.next_deadline() is None
-    timers.register(40, "disk")
-    flush(backend, timers)
-    timers.register(30, "memory")
-    assert timers.next_deadline() == 30
-    timers.cancel(30, "memory")
-    assert timers.next_deadline() == 40
-
-
 def test_timers_restore_with_the_checkpoint(tmp_path: Path) -> None:
     backend = RocksDbBackend(tmp_path)
     timers = TimerTable(backend, "timers")
@@ -132,7 +144,7 @@ def test_timers_restore_with_the_checkpoint(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_random_operations_agree_with_a_plain_set(seed: int) -> None:
-    """Registrations (some already late), cancellations, pops, flushes and spills in random
+    """Registrations (some already late, some again), pops, flushes and spills in random
     order, against a set. Equal deadlines come in the order of the encoded keys."""
     rng = random.Random(seed)
     backend = MemoryBackend()
@@ -145,14 +157,10 @@ def test_random_operations_agree_with_a_plain_set(seed: int) -> None:
             timer = (now + rng.randint(-5, 50), rng.randint(-200, 200))
             timers.register(*timer)
             model.add(timer)
-        elif action < 0.6 and model:
-            timer = rng.choice(sorted(model))
-            timers.cancel(*timer)
-            model.discard(timer)
         elif action < 0.8:
             now += rng.randint(0, 10)
             due = timers.pop_due(now)
-            assert [d for d, _ in due] == sorted(d for d, _ in due)  # deadline order
+            assert due == sorted(due, key=lambda t: (t[0], encode_key(t[1])))
             assert sorted(due) == sorted(t for t in model if t[0] <= now)
             model -= set(due)
         elif action < 0.9:
@@ -160,3 +168,5 @@ def test_random_operations_agree_with_a_plain_set(seed: int) -> None:
         else:
             timers.maybe_spill()
     assert sorted(timers.pop_due(now + 1000)) == sorted(model)
+    flush(backend, timers)
+    assert list(backend.table("timers").items()) == []  # nothing left behind
