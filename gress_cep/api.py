@@ -58,7 +58,8 @@ class Program:
             patterns=patterns,
             max_runs_per_key=max_partial_matches,
             base_dir=self.base_dir,
-            on_dead_letter=dead.append,
+            # not `dead.append`: DeadLetterCallback may be called with `letter=` (a keyword)
+            on_dead_letter=lambda letter: dead.append(letter),
         )
         plan = build_plan(self.tree, options)
         sources: dict[str, list[Source]] = {}

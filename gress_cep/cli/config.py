@@ -25,9 +25,10 @@ def load_config_file(ctx: click.Context, param: click.Parameter, value: Path | N
         raise UserError(f"cannot read config file {value}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{value}: not valid TOML: {exc}") from None
-    section: Any = (
-        data.get(ctx.info_name, data) if isinstance(data.get(ctx.info_name), dict) else data
-    )
+    # the command's own [section] when there is one, else the top level
+    section = data.get(ctx.info_name) if ctx.info_name is not None else None
+    if not isinstance(section, dict):
+        section = data
     # a setting is named like its long flag: `pattern` for --pattern (parameter `patterns`)
     known: dict[str, str] = {}
     for p in ctx.command.params:

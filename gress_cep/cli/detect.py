@@ -218,7 +218,8 @@ def command(
             max_runs_per_key=max_partial_matches,
             idle_timeout_s=parse_duration_s(idle_timeout, "--idle-timeout"),
             base_dir=file.parent,
-            on_dead_letter=pending_dead.append,
+            # not `pending_dead.append`: DeadLetterCallback may be called with `letter=`
+            on_dead_letter=lambda letter: pending_dead.append(letter),
         ),
     )
     streams = _input_specs(program, inputs)

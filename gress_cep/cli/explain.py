@@ -61,7 +61,7 @@ def _tree(nfa: Nfa) -> Tree:
     root = Tree(f"[bold]pattern {nfa.name}[/]  ({window}, {skip_text(nfa)})")
     for state in nfa.states:
         start = state is nfa.start
-        kind = "start: a partial match may begin at every event" if start else state.kind
+        kind: str = "start: a partial match may begin at every event" if start else state.kind
         if state.window_ms:
             kind += f", at most {format_duration(state.window_ms)} after the previous event"
         node = root.add(f"[cyan]state {state.id}[/] {_plain(state.label)} [dim]({kind})[/]")

@@ -16,12 +16,12 @@ import itertools
 import json
 import os
 from io import BytesIO
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from fastavro import block_reader, parse_schema, reader, schemaless_reader
 from fastavro.write import Writer
 
-from gress_cep.connectors.avro_schema import InferredSchema, read_plan
+from gress_cep.connectors.avro_schema import InferredSchema, avro_kind, read_plan
 from gress_cep.connectors.base import Batch, Record
 from gress_cep.connectors.dead_letter import file_form
 from gress_cep.connectors.validation import Validator, set_aside_invalid
@@ -90,9 +90,16 @@ class AvroFileSource:
             while self._left and len(records) < count:
                 begin = data.tell()
                 try:
-                    records.append(schemaless_reader(data, self._writer, None))
+                    record = schemaless_reader(data, self._writer, None)
                 except Exception as err:
                     raise self._corrupt(err) from None
+                if type(record) is not dict:  # the file's schema is not a record
+                    raise UserError(
+                        f"{self.description}: record {self._count + len(records) + 1} is an "
+                        f"Avro {avro_kind(record)}, not a record",
+                        hint="a .avro input must hold records (its schema a record type)",
+                    )
+                records.append(record)
                 if keep_raw:
                     with data.getbuffer() as block:
                         raws.append(bytes(block[begin : data.tell()]))
@@ -117,7 +124,8 @@ class AvroFileSource:
         except Exception as err:
             raise self._corrupt(err) from None
         self._block_offset = block.offset
-        self._data = block.bytes_
+        # fastavro's stub of Block leaves out `bytes_` (the decompressed block, a BytesIO)
+        self._data = block.bytes_  # type: ignore[attr-defined]
         self._left = block.num_records
         self._taken = 0
         return True
@@ -147,14 +155,16 @@ class AvroFileSink:
         self._dead_letters = role == "dead-letter"
         self._records = 0
         kept = self._committed(int(resume["records"])) if resume else []
-        self._file = open(path, "wb")  # noqa: SIM115 -- closed by close()
+        # BinaryIO: _rewrite reopens it for appending (a BufferedRandom, not a BufferedWriter)
+        self._file: BinaryIO = open(path, "wb")  # noqa: SIM115 -- closed by close()
         self._writer: Writer | None = None
         if kept:
             self._write(kept)
 
     def _committed(self, count: int) -> list[Record]:
         with open(self._path, "rb") as old:
-            kept = list(itertools.islice(reader(old), count))
+            # this sink wrote the file under a record schema: every value is a record
+            kept = cast(list[Record], list(itertools.islice(reader(old), count)))
         if len(kept) < count:
             raise UserError(
                 f"output {self._path} has fewer records than the checkpoint says ({count})",

@@ -99,6 +99,13 @@ _KIND_OF: dict[type, str] = {
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 
+def avro_kind(value: Any) -> str:
+    """What a decoded value that is not a record was, for a reason a person reads."""
+    if isinstance(value, list):
+        return "array"
+    return _KIND_OF.get(type(value), type(value).__name__)
+
+
 @dataclass(slots=True)
 class Shape:
     """What values were seen at one place in the records: primitive kinds, objects, lists."""

@@ -15,7 +15,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
 
-from gress_cep.connectors.avro_schema import InferredSchema, ReadPlan, read_plan
+from gress_cep.connectors.avro_schema import InferredSchema, ReadPlan, avro_kind, read_plan
 from gress_cep.connectors.base import Record
 from gress_cep.connectors.codec import DecodeError, JsonDecoder, ValueDecoder
 from gress_cep.connectors.registry import fetch_schema, register_schema
@@ -67,6 +67,10 @@ class ConfluentAvroDecoder(ValueDecoder):
             raise DecodeError(
                 f"{left} bytes left after the Avro record of schema id {_id(payload)} "
                 "(written with a different schema?)"
+            )
+        if type(record) is not dict:  # a schema whose top level is not a record
+            raise DecodeError(
+                f"schema id {_id(payload)} gives an Avro {avro_kind(record)}, not a record"
             )
         return record
 

@@ -135,6 +135,7 @@ class CsvSource:
         dead: list[DeadLetter] = []
         width = len(self._columns)
         while len(records) + len(dead) < max_records:
+            row: list[str] | csv.Error | None
             if self._pending is not None:
                 row, self._pending, first_line = self._pending, None, 1
             else:

@@ -15,6 +15,9 @@ from gress_cep.connectors.codec import encode_json
 REASON_HEADER = "gress.reason"
 ORIGIN_HEADER = "gress.origin"
 
+# the list form `Producer.produce` takes (a list is invariant: list[tuple[str, bytes]] is not one)
+KafkaHeaders = list[tuple[str, str | bytes | None]]
+
 
 def file_form(letter: Record) -> Record:
     """`raw` as base64 text in `raw_base64` (text raws are encoded as UTF-8 first)."""
@@ -28,7 +31,7 @@ def file_form(letter: Record) -> Record:
     return out
 
 
-def kafka_form(letter: Record) -> tuple[bytes, list[tuple[str, bytes]]]:
+def kafka_form(letter: Record) -> tuple[bytes, KafkaHeaders]:
     """The message value (the original bytes, else the record as JSON) and its headers."""
     raw = letter.get("raw")
     if isinstance(raw, str):
@@ -37,7 +40,7 @@ def kafka_form(letter: Record) -> tuple[bytes, list[tuple[str, bytes]]]:
         value = bytes(raw)
     else:
         value = encode_json(letter.get("record"))
-    headers = [
+    headers: KafkaHeaders = [
         (REASON_HEADER, str(letter.get("reason", "")).encode("utf-8")),
         (ORIGIN_HEADER, str(letter.get("origin", "")).encode("utf-8")),
     ]

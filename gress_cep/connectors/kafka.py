@@ -41,11 +41,12 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from gress_cep.connectors.base import Batch, DeadLetter, Record
 from gress_cep.connectors.codec import JsonDecoder, ValueDecoder, encode_json
 from gress_cep.connectors.confluent import AutoDecoder, ConfluentAvroDecoder, ConfluentAvroEncoder
-from gress_cep.connectors.dead_letter import kafka_form
+from gress_cep.connectors.dead_letter import KafkaHeaders, kafka_form
 from gress_cep.connectors.registry import SETTINGS_PREFIX, registry_client, registry_settings
 from gress_cep.connectors.validation import Validator
 from gress_cep.dsl.ast import Stream
@@ -132,15 +133,19 @@ def value_format(topic: str, config: ConnectorConfig) -> str | None:
     )
 
 
-def _registry(topic: str, config: ConnectorConfig, needed: bool) -> Any:
-    if not config.schema_registry:
+def _registry(
+    topic: str, config: ConnectorConfig, needed: bool
+) -> tuple[SchemaRegistryClient, str] | None:
+    """The registry client and its URL; None when no registry is set and none is `needed`."""
+    url = config.schema_registry
+    if not url:
         if needed:
             raise UserError(
                 f"kafka:{topic}: Avro values need a schema registry",
                 hint="pass --schema-registry URL (or set GRESS_SCHEMA_REGISTRY)",
             )
         return None
-    return registry_client(config.schema_registry, registry_settings(config.kafka_config))
+    return registry_client(url, registry_settings(config.kafka_config)), url
 
 
 def _value_decoder(
@@ -149,10 +154,11 @@ def _value_decoder(
     fmt = value_format(topic, config)
     if fmt == "json":
         return JsonDecoder(validator)
-    client = _registry(topic, config, needed=fmt == "avro")
-    if client is None:
+    registry = _registry(topic, config, needed=fmt == "avro")
+    if registry is None:
         return AutoDecoder(None, f"kafka:{topic}", validator)
-    avro = ConfluentAvroDecoder(client, config.schema_registry, stream, validator)
+    client, url = registry
+    avro = ConfluentAvroDecoder(client, url, stream, validator)
     return avro if fmt == "avro" else AutoDecoder(avro, f"kafka:{topic}", validator)
 
 
@@ -241,10 +247,13 @@ class KafkaSource:
         stamps: list[int] = []
         dead: list[DeadLetter] = []
         for message in messages:
-            if message.error() is not None:
-                self._on_error(message)
+            error = message.error()
+            if error is not None:
+                self._on_error(message, error)
                 continue
             partition, offset = message.partition(), message.offset()
+            # None only on messages built by hand; a consumed record has both
+            assert partition is not None and offset is not None
             if self._stop_at_end and self._beyond_end(partition, offset):
                 continue
             self._next[partition] = offset + 1
@@ -295,11 +304,12 @@ class KafkaSource:
             self._finished.add(partition)
             self._consumer.pause([TopicPartition(self._topic, partition)])
 
-    def _on_error(self, message: Message) -> None:
-        error = message.error()
+    def _on_error(self, message: Message, error: KafkaError) -> None:
         if error.code() == KafkaError._PARTITION_EOF:
             if self._stop_at_end:
-                self._finish(message.partition())
+                partition = message.partition()
+                assert partition is not None  # an end-of-partition event names its partition
+                self._finish(partition)
             return
         if error.fatal() or error.code() in _FATAL_CODES:
             raise UserError(f"{self.description}: {error.str()}")
@@ -360,7 +370,8 @@ class KafkaTransaction:
                 **base,
                 "transactional.id": self.group,
                 "on_delivery": self._delivered,
-                "delivery.report.only.error": True,
+                # no "delivery.report.only.error": the sinks' OutputLedger learns where the
+                # output ends from the reports of successful deliveries
             },
         )
         self._consumer: Consumer = _client(
@@ -399,6 +410,8 @@ class KafkaTransaction:
         parts = [TopicPartition(self.marker.topic, 0, checkpoint_id)]
         for position in offsets.values():
             topic = position.get("topic")
+            if topic is None:  # not a Kafka input (a file): no offsets to commit
+                continue
             for partition, offset in (position.get("offsets") or {}).items():
                 parts.append(TopicPartition(topic, int(partition), int(offset)))
         try:
@@ -485,8 +498,11 @@ class OutputLedger:
         for message in self._read_to_end(consumer, ends):
             headers = dict(message.headers() or [])
             if headers.get(RUN_HEADER) == self.run_id:
-                written[message.value()] += 1
-                self.delivered(message.partition(), message.offset())
+                value, partition, offset = message.value(), message.partition(), message.offset()
+                # this run's own output: a value on a known partition and offset
+                assert value is not None and partition is not None and offset is not None
+                written[value] += 1
+                self.delivered(partition, offset)
         return written
 
     def delivered(self, partition: int, offset: int) -> None:
@@ -534,9 +550,12 @@ class KafkaSink:
         topic_partitions(self._producer, topic, config)
         self._encoder: ConfluentAvroEncoder | None = None
         fmt = value_format(topic, config)
-        if not self._dead_letters and (fmt == "avro" or (fmt is None and config.schema_registry)):
-            client = _registry(topic, config, needed=True)
-            self._encoder = ConfluentAvroEncoder(client, config.schema_registry, topic)
+        if not self._dead_letters and fmt in ("avro", None):
+            # Avro when asked for (a registry is then required), or when a registry is set
+            registry = _registry(topic, config, needed=fmt == "avro")
+            if registry is not None:
+                client, url = registry
+                self._encoder = ConfluentAvroEncoder(client, url, topic)
         self._failed = 0
         self._first_failure = ""
 
@@ -556,9 +575,7 @@ class KafkaSink:
                 self._produce(value, _message_key(record), None)
         self._producer.poll(0)
 
-    def _produce(
-        self, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]] | None
-    ) -> None:
+    def _produce(self, value: bytes, key: bytes | None, headers: KafkaHeaders | None) -> None:
         ledger = self._ledger
         if ledger is not None:
             if ledger.already_written(value):
@@ -580,7 +597,10 @@ class KafkaSink:
         if error is not None:
             self._delivered(error, message)
         elif self._ledger is not None:
-            self._ledger.delivered(message.partition(), message.offset())
+            partition, offset = message.partition(), message.offset()
+            # a delivered message has both (acks=all: transactions, the only ledger users)
+            assert partition is not None and offset is not None
+            self._ledger.delivered(partition, offset)
 
     def position(self) -> dict[str, Any]:
         """Where this run's output ends in each partition (after a flush)."""

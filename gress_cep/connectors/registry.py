@@ -121,6 +121,8 @@ def fetch_schema(client: SchemaRegistryClient, url: str, schema_id: int) -> Any 
             f"schema id {schema_id} in registry {url} is a {schema.schema_type} schema",
             hint="gress decodes Avro through the registry; JSON topics need no registry",
         )
+    if schema.schema_str is None:  # the client's model allows an answer without the text
+        raise UserError(f"schema registry {url} sent no schema text for id {schema_id}")
     return json.loads(schema.schema_str)
 
 

@@ -8,6 +8,7 @@ failing records are looked at one by one. A nullable field (`T?`) may be null or
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,7 +44,7 @@ class FieldRule:
     name: str
     type: str
     nullable: bool
-    accepted: frozenset[type]
+    accepted: frozenset[builtins.type]  # `type` here is the field above
     absent: object  # what a missing field counts as: null when nullable, else _MISSING
 
 

@@ -110,7 +110,7 @@ def _sum_values(values: Any) -> Any:
 
 
 def _avg_values(values: Any) -> Any:
-    total = None
+    total: Any = None  # not None once n > 0: only non-null values are added
     n = 0
     for v in values:
         if v is None:
@@ -577,8 +577,9 @@ class _Generator:
 
     def in_list(self, operand: ast.Expr, items: tuple[ast.Expr, ...], negated: bool) -> str:
         x = self.expr(operand)
-        if all(isinstance(i, ast.Literal) and i.value is not None for i in items):
-            values = [i.value for i in items]  # type: ignore[union-attr]
+        literals = [i for i in items if isinstance(i, ast.Literal) and i.value is not None]
+        if len(literals) == len(items):
+            values = [i.value for i in literals]
             try:
                 container = self.const(frozenset(values))
             except TypeError:
@@ -631,7 +632,7 @@ def _build(node: ast.Expr, scope: Scope, name: str, as_bool: bool) -> Callable[.
     fn = namespace[name]
     fn.__gress_source__ = source  # for tests and for reading what a condition became
     fn.__gress_inline__ = InlineCode(fast, namespace, fn)
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def inline_code(fn: Callable[..., Any]) -> InlineCode | None:
@@ -711,7 +712,7 @@ def compile_slot_update(
                 parts.append(f"a[{by_kind['last']}]")
     source = f"def update(a, e):\n    return ({', '.join(parts)},)\n"
     exec(compile(source, f"<gress aggregates of {var}>", "exec"), namespace)
-    return namespace["update"]  # type: ignore[no-any-return]
+    return namespace["update"]
 
 
 def _identifier(text: str) -> str:

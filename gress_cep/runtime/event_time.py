@@ -14,7 +14,7 @@ from typing import Any
 def to_epoch_ms(value: Any) -> int | None:
     kind = type(value)
     if kind is int:
-        return value  # type: ignore[no-any-return]
+        return value
     if kind is float:
         if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
             return None

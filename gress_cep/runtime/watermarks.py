@@ -61,7 +61,7 @@ class WatermarkTracker:
         """Event time seen before the checkpoint; partitions start active again (their idle
         clocks restart with the job)."""
         for slot, mark in state["max"]:
-            self._max[tuple(slot)] = mark  # type: ignore[index]
+            self._max[tuple(slot)] = mark
         self.current = state["current"]
 
     def advance(self, now: float | None = None) -> int:

@@ -80,6 +80,15 @@ def test_a_file_that_is_not_avro_is_one_clear_error(tmp_path: Path) -> None:
         open_source(str(path), None, CONFIG)
 
 
+def test_a_file_whose_values_are_not_records_is_one_clear_error(tmp_path: Path) -> None:
+    """Once a string reached the runtime as a record: an internal error, not a user error."""
+    path = tmp_path / "in.avro"
+    with path.open("wb") as f:
+        fastavro.writer(f, fastavro.parse_schema("string"), ["a", "b"])
+    with pytest.raises(UserError, match=r"in\.avro: record 1 is an Avro string, not a record"):
+        drain(open_source(str(path), None, CONFIG))
+
+
 def read_back(path: Path) -> tuple[dict, list[dict]]:
     with path.open("rb") as f:
         reader = fastavro.reader(f)

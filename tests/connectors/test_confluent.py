@@ -121,6 +121,19 @@ def test_a_writer_schema_that_cannot_resolve_to_the_stream_fails_each_record(url
     assert failure.reason.startswith(f"schema id {schema_id} does not resolve to the stream's")
 
 
+def test_a_writer_schema_that_is_not_a_record_fails_each_value(url: str) -> None:
+    """Without a stream schema nothing resolves such a value to a record: it is no record."""
+    numbers = {"type": "array", "items": "long"}
+    numbers_id, writer_id = register(url, numbers), register(url, WRITER, "other-value")
+    decoded = decoder(url).decode_all(
+        [framed(numbers_id, numbers, [1, 2]), framed(writer_id, WRITER, RECORD)]
+    )
+    assert decoded.records == [RECORD]
+    assert [(f.index, f.reason) for f in decoded.failures] == [
+        (0, f"schema id {numbers_id} gives an Avro array, not a record")
+    ]
+
+
 def test_good_and_bad_values_interleaved_keep_their_order(url: str) -> None:
     schema_id = register(url, WRITER)
     good = framed(schema_id, WRITER, RECORD)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import pytest
 
 from gress_cep.connectors import ConnectorConfig, open_sink, open_source
 from gress_cep.connectors.base import DeadLetter
+from gress_cep.connectors.codec import encode_json
+from gress_cep.connectors.kafka import KafkaTransaction, OutputLedger
 from gress_cep.connectors.registry import registry_client
 from gress_cep.errors import UserError
 
@@ -99,3 +103,28 @@ def test_records_that_cannot_be_delivered_fail_the_flush(tmp_path: Path) -> None
             sink.flush()
     finally:
         own.stop()
+
+
+def test_a_resumed_run_skips_only_what_its_predecessor_wrote_after_the_checkpoint(
+    broker: str, new_topic: Callable
+) -> None:
+    """The ledger's position follows the delivered records, so a checkpoint knows where the
+    run's output ended. (It once stayed at the run's start: a resumed run then skipped an equal
+    record written before the checkpoint as well, losing a new match equal to it.)"""
+    topic = new_topic()
+    config = ConnectorConfig(bootstrap_servers=broker)
+    transaction = KafkaTransaction(config, f"job-{uuid.uuid4().hex[:8]}", topic)
+    try:
+        sink = open_sink(f"kafka:{topic}", config, transaction=transaction, run_id="run-1")
+        sink.write(MATCHES[:1])
+        sink.flush()
+        checkpoint = sink.position()
+        assert checkpoint == {"offsets": {"0": 1}}
+        transaction.commit(1, {})
+        sink.write(MATCHES[:1])  # an equal match after the checkpoint
+        sink.flush()
+        transaction.commit(2, {})
+    finally:
+        transaction.close()
+    resumed = OutputLedger(topic, config, "run-1", checkpoint)
+    assert resumed.skip == Counter({encode_json(MATCHES[0]): 1})
