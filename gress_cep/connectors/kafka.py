@@ -22,6 +22,7 @@ a message until `message.timeout.ms` (5 min by default) before its failure surfa
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import time
@@ -438,12 +439,16 @@ class OutputLedger:
     job need not write again.
 
     A transaction keeps uncommitted output invisible on Apache Kafka; a broker that shows it
-    anyway (Tansu does) would show records twice after a restart. So each record carries the
-    run's id in a header, a checkpoint records where the run's output ends in every partition,
-    and a resumed run first reads what its killed predecessor wrote after that point: records
-    it would write again and that are already there are skipped (counted as a multiset, since
-    two matches can be equal). This needs the same records after a restore, which the engine
-    gives for in-order event time within the lateness.
+    anyway would show records twice after a restart. Tansu does: a new producer's
+    `init_transactions` commits the open transaction of the killed one it fences, where Kafka
+    aborts it. So each record carries the run's id in a header, a checkpoint records where the
+    run's output ends in every partition, and a resumed run first reads what its killed
+    predecessor wrote after that point: records it would write again and that are already
+    there are skipped (counted as a multiset, since two matches can be equal). What is still to
+    be skipped at a checkpoint is part of its position: a run killed again before it caught up
+    with its predecessor leaves records beyond its own checkpoint that only this count knows.
+    This needs the same records after a restore, which the engine gives for in-order event time
+    within the lateness.
     """
 
     def __init__(
@@ -466,7 +471,10 @@ class OutputLedger:
                 self.ends = self._current_ends(consumer, partitions)
             else:
                 self.ends = {int(p): int(o) for p, o in resume["offsets"].items()}
-                self.skip = self._written_since(consumer, self.ends)
+                self.skip = Counter(
+                    {base64.b64decode(value): count for value, count in resume.get("skip", [])}
+                )
+                self.skip.update(self._written_since(consumer, self.ends))
         finally:
             consumer.close()
 
@@ -520,7 +528,12 @@ class OutputLedger:
         return True
 
     def position(self) -> dict[str, Any]:
-        return {"offsets": {str(p): o for p, o in self.ends.items()}}
+        position: dict[str, Any] = {"offsets": {str(p): o for p, o in self.ends.items()}}
+        if self.skip:
+            position["skip"] = [
+                [base64.b64encode(value).decode(), count] for value, count in self.skip.items()
+            ]
+        return position
 
 
 class KafkaSink:

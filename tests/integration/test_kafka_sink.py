@@ -128,3 +128,27 @@ def test_a_resumed_run_skips_only_what_its_predecessor_wrote_after_the_checkpoin
         transaction.close()
     resumed = OutputLedger(topic, config, "run-1", checkpoint)
     assert resumed.skip == Counter({encode_json(MATCHES[0]): 1})
+
+
+def test_what_a_resumed_run_has_still_to_skip_is_part_of_its_checkpoint(
+    broker: str, new_topic: Callable
+) -> None:
+    """A resumed run killed again before it caught up with its predecessor: the records it
+    would still have skipped lie before its own checkpoint's output ends, so only the
+    checkpoint's position can tell the next run about them."""
+    topic = new_topic()
+    config = ConnectorConfig(bootstrap_servers=broker)
+    transaction = KafkaTransaction(config, f"job-{uuid.uuid4().hex[:8]}", topic)
+    try:
+        sink = open_sink(f"kafka:{topic}", config, transaction=transaction, run_id="run-1")
+        checkpoint = sink.position()
+        sink.write(MATCHES[:2])  # the predecessor's output after its checkpoint
+        sink.flush()
+        transaction.commit(1, {})
+    finally:
+        transaction.close()
+    resumed = OutputLedger(topic, config, "run-1", checkpoint)
+    assert resumed.already_written(encode_json(MATCHES[0]))  # caught up with one of the two
+    again = OutputLedger(topic, config, "run-1", resumed.position())
+    assert again.skip == Counter({encode_json(MATCHES[1]): 1})
+    assert again.ends == resumed.ends == {0: 2}
