@@ -23,6 +23,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check gress_cep tests benchmarks examples
 	$(BIN)/ruff format --check gress_cep tests benchmarks examples
+	$(BIN)/mypy gress_cep
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

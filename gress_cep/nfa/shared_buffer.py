@@ -26,7 +26,7 @@ class Node:
         self.seq = seq
         self.ts = ts
         self.parent = parent
-        self.depth = 1 if parent is None else parent.depth + 1  # events in the partial match
+        self.depth: int = 1 if parent is None else parent.depth + 1  # events in the match
 
 
 def path(node: Node | None) -> list[Node]:

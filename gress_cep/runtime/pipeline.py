@@ -133,23 +133,23 @@ class Pipeline:
         needed = {p.root for p in self.plan.patterns.values()}
         for name in needed:
             self.streams[name] = _StreamNode(self.plan.streams[name])
-        for name, view in self.plan.views.items():
-            self.views[name] = _ViewNode(view)
-        for view in self.views.values():
-            parent = self.views.get(view.plan.source) or self.streams[view.plan.source]
-            parent.views.append(view)
+        for name, view_plan in self.plan.views.items():
+            self.views[name] = _ViewNode(view_plan)
+        for node in self.views.values():
+            parent = self.views.get(node.plan.source) or self.streams[node.plan.source]
+            parent.views.append(node)
         for pattern in self.plan.patterns.values():
             parent = self.views.get(pattern.source) or self.streams[pattern.source]
             parent.patterns.append(pattern.operator)
         for name, sources in inputs.items():
-            node = self.streams.get(name)
-            if node is None:
+            stream = self.streams.get(name)
+            if stream is None:
                 continue  # an input no selected pattern reads
             for source in sources:
                 index = len(self.inputs)
-                node.tracker.add_input(index, source.partitions())
-                node.input_count += 1
-                self.inputs.append(_Input(node, source, index))
+                stream.tracker.add_input(index, source.partitions())
+                stream.input_count += 1
+                self.inputs.append(_Input(stream, source, index))
 
     # ------------------------------------------------------------------ the loop
     def rounds(self) -> Iterator[RoundOutput]:
@@ -358,20 +358,20 @@ class Pipeline:
                 for op in view.operators:
                     filtered += getattr(op, "filtered", 0)
                     dead += getattr(op, "dead_letters", 0)
-            op = pattern.operator
+            matching = pattern.operator
             rows.append(
                 PatternSummary(
                     name=pattern.name,
                     records_in=stream.records_in,
-                    processed=op.counters.processed,
-                    matches=op.counters.matches,
-                    timeouts=op.counters.timeouts,
+                    processed=matching.counters.processed,
+                    matches=matching.counters.matches,
+                    timeouts=matching.counters.timeouts,
                     late=stream.late,
                     dead_letters=dead,
                     filtered=filtered,
-                    held=op.held_events(),
-                    dropped_partial_matches=op.matcher.stats.dropped_runs,
-                    ttl_expired=op.matcher.stats.ttl_expired,
+                    held=matching.held_events(),
+                    dropped_partial_matches=matching.matcher.stats.dropped_runs,
+                    ttl_expired=matching.matcher.stats.ttl_expired,
                 )
             )
         return rows

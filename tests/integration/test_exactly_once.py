@@ -99,7 +99,8 @@ def job(tmp_path_factory: pytest.TempPathFactory, broker: str) -> dict:
     admin = AdminClient({"bootstrap.servers": broker})
     topics = [NewTopic(source, num_partitions=PARTITIONS)]
     topics += [
-        NewTopic(f"{source}-{name}", num_partitions=PARTITIONS) for name in ("ref", "a", "b")
+        NewTopic(f"{source}-{name}", num_partitions=PARTITIONS)
+        for name in ("ref", "a", "b", "stopped")
     ]
     for future in admin.create_topics(topics).values():
         future.result(10)
@@ -166,6 +167,29 @@ def test_a_kill_between_checkpoint_and_commit_repeats_nothing(job: dict, broker:
     done = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert read_committed(broker, f"{job['topic']}-b") == read_committed(
+        broker, f"{job['topic']}-ref"
+    )
+
+
+def test_a_live_job_stopped_with_sigterm_commits_and_its_restart_continues(
+    job: dict, broker: str
+) -> None:
+    """A job following its topic (no --stop-at-end) is stopped the way a service manager
+    does it: it finishes the round, commits its transaction with the offsets, exits 0."""
+    args = [arg for arg in job["args"]("stopped") if arg != "--stop-at-end"]
+    checkpoints = Path(args[args.index("--state-dir") + 1]) / "checkpoints"
+    process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(checkpoints.glob("chk-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)  # running: its first checkpoint is there
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert stderr.startswith("stopped in"), stderr
+    done = subprocess.run(job["args"]("stopped"), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "resumed from checkpoint" in done.stderr
+    assert read_committed(broker, f"{job['topic']}-stopped") == read_committed(
         broker, f"{job['topic']}-ref"
     )
 
