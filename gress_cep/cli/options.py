@@ -8,5 +8,5 @@ format_option = click.option(
     "--format",
     "fmt",
     type=click.Choice(["jsonl", "json", "csv", "avro"]),
-    help="When the extension does not say.",
+    help="The format of the files, overriding their extensions.",
 )

@@ -42,7 +42,7 @@ class ConnectorConfig:
     group: str | None = None
     from_beginning: bool = False
     stop_at_end: bool = False
-    format: str | None = None  # --format jsonl|csv|avro|json when the extension does not say
+    format: str | None = None  # --format jsonl|csv|avro|json: wins over a file's extension
     connect_timeout_s: float = 10.0  # how long to wait for a broker's first answer
 
 

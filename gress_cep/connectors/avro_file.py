@@ -22,7 +22,7 @@ from fastavro import block_reader, parse_schema, reader, schemaless_reader
 from fastavro.write import Writer
 
 from gress_cep.connectors.avro_schema import InferredSchema, avro_kind, read_plan
-from gress_cep.connectors.base import Batch, Record
+from gress_cep.connectors.base import Batch, Record, fsync_output
 from gress_cep.connectors.dead_letter import file_form
 from gress_cep.connectors.validation import Validator, set_aside_invalid
 from gress_cep.errors import UserError
@@ -177,7 +177,7 @@ class AvroFileSink:
 
     def sync(self) -> None:
         self.flush()
-        os.fsync(self._file.fileno())
+        fsync_output(self._file)
 
     def write(self, records: list[Record]) -> None:
         if self._dead_letters:

@@ -7,8 +7,10 @@ writes records (matches, timeouts, late records, dead letters) somewhere.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 Record = dict[str, Any]
 
@@ -88,3 +90,13 @@ class Sink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def fsync_output(file: IO[Any]) -> None:
+    """Make what was written to an output file durable (a checkpoint relies on it). Only a
+    regular file can be: a device or a pipe (`-o /dev/null`, a FIFO) has no disk to sync to,
+    and fsync refuses it with EINVAL."""
+    file.flush()
+    fd = file.fileno()
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        os.fsync(fd)

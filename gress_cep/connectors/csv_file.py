@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from gress_cep.connectors.base import Batch, DeadLetter, Record
+from gress_cep.connectors.base import Batch, DeadLetter, Record, fsync_output
 from gress_cep.connectors.codec import encode_json
 from gress_cep.connectors.dead_letter import file_form
 from gress_cep.connectors.validation import Validator, set_aside_invalid
@@ -247,8 +247,7 @@ class CsvSink:
         return {"columns": list(self._columns), "rows": self._rows}
 
     def sync(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        fsync_output(self._file)
 
     def write(self, records: list[Record]) -> None:
         if self._dead_letters:

@@ -14,7 +14,7 @@ import stat
 import sys
 from typing import Any, BinaryIO
 
-from gress_cep.connectors.base import Batch, DeadLetter, Record
+from gress_cep.connectors.base import Batch, DeadLetter, Record, fsync_output
 from gress_cep.connectors.codec import JsonDecoder, encode_json_line
 from gress_cep.connectors.dead_letter import file_form
 from gress_cep.connectors.validation import Validator
@@ -148,6 +148,8 @@ class JsonLinesSink:
         if resume is None:
             return cls(open(path, "wb"), path, role)
         file = open(path, "r+b")  # noqa: SIM115
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return cls(file, path, role)  # a device or a pipe (/dev/null): nothing to cut back
         length = int(resume["bytes"])
         if os.fstat(file.fileno()).st_size < length:
             file.close()
@@ -166,7 +168,7 @@ class JsonLinesSink:
         """Make the flushed bytes durable (a checkpoint relies on them)."""
         self._file.flush()
         if self._owns_file:
-            os.fsync(self._file.fileno())
+            fsync_output(self._file)
 
     def write(self, records: list[Record]) -> None:
         if self._dead_letters:

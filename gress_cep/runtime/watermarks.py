@@ -81,8 +81,9 @@ class WatermarkTracker:
             if lowest is None or mark < lowest:
                 lowest = mark
         if lowest is None:
-            # every partition idle (or none yet): the watermark follows the data seen
-            seen = [m for s, m in self._max.items() if s[0] not in self._finished_inputs]
+            # every partition idle or finished (or none yet): the watermark follows the data
+            # seen, a finished input's too; else its records would wait for the idle ones
+            seen = list(self._max.values())
             lowest = max(seen) - self.lateness if seen else self.current
         if lowest > self.current:
             self.current = lowest
