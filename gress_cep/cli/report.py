@@ -76,18 +76,27 @@ class LiveView:
 
 
 class ProgressLine:
-    """records, records/s, matches, watermark and open partial matches, on stderr."""
+    """records, records/s, matches, watermark and open partial matches, on stderr.
+
+    On a terminal: one line, updated in place four times a second. Otherwise (`--progress`
+    into a log): a plain line at once and then every LOG_EVERY seconds.
+    """
+
+    LOG_EVERY = 5.0
 
     def __init__(self, err: Console, pipeline: Pipeline) -> None:
+        self.err = err
         self.pipeline = pipeline
         self.started = time.monotonic()
-        self.last = 0.0
-        self.live = Live(Text(""), console=err, refresh_per_second=4, transient=True)
-        self.live.start()
+        self.last = -float("inf")
+        self.live: Live | None = None
+        if err.is_terminal:
+            self.live = Live(Text(""), console=err, refresh_per_second=4, transient=True)
+            self.live.start()
 
     def update(self, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self.last < 0.25:
+        if not force and now - self.last < (0.25 if self.live is not None else self.LOG_EVERY):
             return
         self.last = now
         rows = self.pipeline.summary()
@@ -97,16 +106,18 @@ class ProgressLine:
         marks = self.pipeline.watermarks().values()
         mark = format_time(min(marks)) if marks else "-"
         open_matches = self.pipeline.open_partial_matches()
-        self.live.update(
-            Text(
-                f"{records:,} records · {rate:,.0f}/s · {matches:,} matches · "
-                f"watermark {mark} · {open_matches:,} open partial matches",
-                style="dim",
-            )
+        line = (
+            f"{records:,} records · {rate:,.0f}/s · {matches:,} matches · "
+            f"watermark {mark} · {open_matches:,} open partial matches"
         )
+        if self.live is not None:
+            self.live.update(Text(line, style="dim"))
+        else:
+            self.err.print(line, highlight=False, markup=False)
 
     def close(self) -> None:
-        self.live.stop()
+        if self.live is not None:
+            self.live.stop()
 
 
 def print_summary(

@@ -222,8 +222,15 @@ class CsvSink:
         self._known: set[str] = set()
         self._dead_letters = role == "dead-letter"
         self._rows = 0
+        # a device or a pipe (`-o /dev/null`, a FIFO) cannot be cut back or rewritten
+        self._rewritable = not os.path.exists(path) or os.path.isfile(path)
         if resume is not None:
-            self._keep_prefix(list(resume["columns"]), int(resume["rows"]))
+            if self._rewritable:
+                self._keep_prefix(list(resume["columns"]), int(resume["rows"]))
+            else:
+                self._columns = list(resume["columns"])
+                self._known = set(self._columns)
+                self._rows = int(resume["rows"])
         self._file = open(path, "a" if resume else "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._writer = csv.writer(self._file)
 
@@ -235,6 +242,10 @@ class CsvSink:
                 f"output {self._path} has fewer rows than the checkpoint says ({rows})",
                 hint="it was changed since; start afresh with --fresh",
             )
+        if columns:
+            # the file may have been widened after the checkpoint: new columns only ever come
+            # last, so the checkpoint's header and the first cells of each row are its content
+            kept = [columns, *(row[: len(columns)] for row in kept[1:])]
         temporary = f"{self._path}.gress-tmp"
         with open(temporary, "w", newline="", encoding="utf-8") as new:
             csv.writer(new).writerows(kept)
@@ -262,7 +273,8 @@ class CsvSink:
         had_rows = bool(self._columns)
         self._columns += new_columns
         self._known.update(new_columns)
-        if not had_rows:
+        if not had_rows or not self._rewritable:
+            # into a pipe the wider header can only come next, as a header line of its own
             self._writer.writerow(self._columns)
             return
         self._file.close()

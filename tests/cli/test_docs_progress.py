@@ -95,11 +95,6 @@ def test_without_a_terminal_there_is_no_progress_line_by_default(job: Path) -> N
     assert proc.stderr.startswith("done in ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: --progress on a stderr that is not a terminal prints nothing (the progress "
-    "line is a transient rich Live, which writes nothing to a non-terminal console)",
-)
 def test_progress_asks_for_the_progress_line_when_stderr_is_not_a_terminal(job: Path) -> None:
     proc = subprocess.run(detect_args("--progress"), cwd=job, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

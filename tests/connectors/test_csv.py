@@ -152,3 +152,31 @@ def test_the_dead_letter_csv_sink_has_raw_base64(tmp_path: Path) -> None:
     sink.write([DeadLetter(b"ab", "bad", "in.csv:2").to_record()])
     sink.close()
     assert read_csv(path) == [["reason", "origin", "raw_base64"], ["bad", "in.csv:2", "YWI="]]
+
+
+def test_into_a_pipe_a_new_field_starts_a_header_line_of_its_own(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    path = tmp_path / "out.fifo"
+    os.mkfifo(path)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(path.read_text()))
+    reader.start()
+    sink = open_sink(str(path), ConnectorConfig(format="csv"))
+    sink.write([{"a": 1}])
+    sink.flush()
+    sink.write([{"a": 2, "b": "x"}])
+    sink.close()
+    reader.join(5)
+    assert list(csv.reader(received[0].splitlines())) == [["a"], ["1"], ["a", "b"], ["2", "x"]]
+    assert path.exists() and not path.is_file()  # still the pipe, not replaced by a file
+
+
+def test_a_csv_sink_on_the_null_device_resumes() -> None:
+    sink = open_sink(
+        "/dev/null", ConnectorConfig(format="csv"), resume={"columns": ["a"], "rows": 5}
+    )
+    sink.write([{"a": 1, "b": 2}])
+    assert sink.position() == {"columns": ["a", "b"], "rows": 6}
+    sink.close()
