@@ -481,6 +481,10 @@ class Matcher:
 
     def restore_meta(self, meta: dict[str, Any]) -> None:
         self._order = meta["order"]
+        self.restore_stats(meta)
+
+    def restore_stats(self, meta: dict[str, Any]) -> None:
+        """Only the counts of `meta` (a pattern that changed keeps counting, nothing else)."""
         self.stats = MatcherStats(*meta["stats"])
 
     # ------------------------------------------------------------------ output and skipping

@@ -178,6 +178,22 @@ class PatternOperator:
             self._cache.after_restore()  # keyed state loads from disk as keys come back
             self._timers.after_restore()
 
+    def start_afresh(self, meta: dict[str, Any], backend: StateBackend) -> None:
+        """Restore for a pattern that changed since the checkpoint: only its counters, so that
+        the run summary still adds up. The keyed state and timers the checkpoint left in the
+        live tables are deleted: they belong to the old pattern, and would otherwise come back
+        when a key is read from disk after an eviction, or when one of their timers fires."""
+        self.counters = PatternCounters(*meta["counters"])
+        self.matcher.restore_stats(meta["matcher"])
+        if self._cache is None or self._timers is None:
+            return
+        batch = WriteBatch()
+        for table in (self._cache.table_name, self._timers.table_name):
+            for key, _ in backend.table(table).items():
+                batch.delete(table, key)
+        if batch:
+            backend.write(batch)
+
     # ------------------------------------------------------------------ output records
     def _records(
         self, matches: list[Completed], timeouts: list[Completed]

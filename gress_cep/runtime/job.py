@@ -182,22 +182,26 @@ class Job:
         self._next_id = 1
         if not self.stateful:
             return None
+        # Kafka outputs: the newest checkpoint whose transaction committed, in any state
+        # directory this job ran in; new checkpoint ids continue after it, so that it never
+        # names a checkpoint of this directory that did not commit
+        committed = self.transaction.committed_checkpoint() if self.transaction else None
         if self.spec.from_savepoint is not None:
-            self._next_id = start_afresh(self.backend)
+            self._next_id = start_afresh(self.backend, after=committed)
             info = self.backend.restore_savepoint(self.spec.from_savepoint)
             self.from_savepoint = True
             self.notes.append(f"started from the savepoint {self.spec.from_savepoint}")
             # the savepoint's state and input positions; this job's outputs start afresh
             return Resume(info, info.metadata.get("positions", {}), {})
         if self.spec.fresh:
-            self._next_id = start_afresh(self.backend)
+            self._next_id = start_afresh(self.backend, after=committed)
             return None
-        committed = None
         if self.transaction is not None:
-            committed = self.transaction.committed_checkpoint()
-
-            if committed is None:  # no transaction of this job ever committed
-                self._next_id = start_afresh(self.backend)
+            ids = [info.checkpoint_id for info in self.backend.checkpoints()]
+            if committed is None or min(ids, default=committed + 1) > committed:
+                # no transaction of a run in this directory ever committed (a new directory,
+                # or a run killed before its first commit): nothing here to resume
+                self._next_id = start_afresh(self.backend, after=committed)
                 return None
         found, self._next_id = resume(self.backend, self.identity, committed)
         return found
@@ -283,6 +287,7 @@ class Job:
         positions = info.metadata["positions"]
         if self.transaction is not None:
             self.transaction.commit(info.checkpoint_id, positions)
-            return
+        # the transaction commits the offsets under the job's own group; the inputs of a
+        # --group commit them to that group as well, where a partition's next owner reads them
         for key, source in self._inputs:
             source.commit(positions[key])

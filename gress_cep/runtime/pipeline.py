@@ -416,6 +416,7 @@ class Pipeline:
                 continue
             if fingerprint.decode() != pattern.fingerprint:
                 changed.append(name)
+                pattern.operator.start_afresh(pickle.loads(data), backend)
                 continue
             pattern.operator.restore_from(pickle.loads(data))
         return changed

@@ -139,11 +139,14 @@ def resume(
     return Resume(info, info.metadata["positions"], info.metadata["sinks"]), next_id
 
 
-def start_afresh(backend: StateBackend) -> int:
-    """An empty live state (whatever a crashed run left in it) and the next checkpoint id."""
+def start_afresh(backend: StateBackend, after: int | None = None) -> int:
+    """An empty live state (whatever a crashed run left in it) and the next checkpoint id:
+    after every checkpoint of the directory, and after `after` (a Kafka output's committed
+    checkpoint, which may come from a run in another directory)."""
     existing = backend.checkpoints()
     backend.clear()
-    return existing[-1].checkpoint_id + 1 if existing else 1
+    last = existing[-1].checkpoint_id if existing else 0
+    return max(last, after or 0) + 1
 
 
 def _describe(identity: Any) -> str:
