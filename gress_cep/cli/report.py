@@ -161,13 +161,20 @@ def print_summary(
         )
     err.print(table)
     for r in rows:
-        unaccounted = r.records_in - r.processed - r.late - r.dead_letters - r.filtered - r.held
+        unaccounted = (
+            r.records_in - r.processed - r.late - r.dead_letters - r.filtered - r.held - r.dropped
+        )
         if unaccounted:
             err.print(f"[yellow]note:[/] pattern {r.name}: {unaccounted:,} records still in flight")
         if r.held:
             err.print(
                 f"[yellow]note:[/] pattern {r.name}: {r.held:,} records were waiting "
                 "for the watermark"
+            )
+        if r.dropped:
+            err.print(
+                f"[yellow]note:[/] pattern {r.name}: {r.dropped:,} records read before a restart "
+                "were dropped because its input changed"
             )
         if r.ttl_expired:
             err.print(

@@ -32,6 +32,10 @@ class Operator(Protocol):
         """The earliest event time still held inside, or None when nothing is held."""
         ...
 
+    def held_records(self) -> int:
+        """How many records are held inside (a checkpoint's count of them)."""
+        ...
+
     def flush(self) -> list[Timed]:
         """Release everything held (end of input)."""
         ...
@@ -61,6 +65,9 @@ class StatelessOperator:
 
     def held_watermark(self) -> int | None:
         return None
+
+    def held_records(self) -> int:
+        return 0
 
     def flush(self) -> list[Timed]:
         return []

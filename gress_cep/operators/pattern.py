@@ -42,6 +42,7 @@ class PatternCounters:
     processed: int = 0
     matches: int = 0
     timeouts: int = 0
+    dropped: int = 0  # read but never matched: waiting when the pattern's input changed
 
 
 @dataclass(slots=True)
@@ -162,7 +163,7 @@ class PatternOperator:
             "sorted": self._sorted,
             "last_ts": self._last_ts,
             "seq": self._seq,
-            "counters": [c.processed, c.matches, c.timeouts],
+            "counters": [c.processed, c.matches, c.timeouts, c.dropped],
             "matcher": self.matcher.meta(),
         }
         batch.put(table, self.nfa.name.encode(), pickle.dumps(meta, protocol=5))
@@ -178,21 +179,32 @@ class PatternOperator:
             self._cache.after_restore()  # keyed state loads from disk as keys come back
             self._timers.after_restore()
 
-    def start_afresh(self, meta: dict[str, Any], backend: StateBackend) -> None:
-        """Restore for a pattern that changed since the checkpoint: only its counters, so that
-        the run summary still adds up. The keyed state and timers the checkpoint left in the
-        live tables are deleted: they belong to the old pattern, and would otherwise come back
-        when a key is read from disk after an eviction, or when one of their timers fires."""
+    def start_afresh(self, meta: dict[str, Any], backend: StateBackend, same_input: bool) -> int:
+        """Restore for a pattern that changed since the checkpoint: its counters, so that the
+        run summary still adds up, and — when its input did not change — the events that were
+        waiting for the watermark, which the new pattern matches. The keyed state and timers
+        the checkpoint left in the live tables are deleted: they belong to the old pattern, and
+        would otherwise come back when a key is read from disk after an eviction, or when one
+        of their timers fires. Returns how many waiting events were dropped."""
         self.counters = PatternCounters(*meta["counters"])
         self.matcher.restore_stats(meta["matcher"])
-        if self._cache is None or self._timers is None:
-            return
-        batch = WriteBatch()
-        for table in (self._cache.table_name, self._timers.table_name):
-            for key, _ in backend.table(table).items():
-                batch.delete(table, key)
-        if batch:
-            backend.write(batch)
+        dropped = 0
+        if same_input:
+            self._buffer = list(meta["buffer"])
+            self._sorted = meta["sorted"]
+            self._last_ts = meta["last_ts"]
+            self._seq = meta["seq"]
+        else:
+            dropped = len(meta["buffer"])
+            self.counters.dropped += dropped
+        if self._cache is not None and self._timers is not None:
+            batch = WriteBatch()
+            for table in (self._cache.table_name, self._timers.table_name):
+                for key, _ in backend.table(table).items():
+                    batch.delete(table, key)
+            if batch:
+                backend.write(batch)
+        return dropped
 
     # ------------------------------------------------------------------ output records
     def _records(

@@ -106,6 +106,9 @@ class ScoreOperator:
             return None
         return min(t for t, _ in self._pending)
 
+    def held_records(self) -> int:
+        return len(self._pending)
+
     def flush(self) -> list[Timed]:
         out: list[Timed] = []
         for start in range(0, len(self._pending), self.batch):
@@ -115,10 +118,14 @@ class ScoreOperator:
         return out
 
     def snapshot(self) -> Any:
-        return {"pending": [[t, record] for t, record in self._pending]}
+        return {
+            "pending": [[t, record] for t, record in self._pending],
+            "dead_letters": self.dead_letters,
+        }
 
     def restore(self, state: Any) -> None:
         self._pending = [(t, record) for t, record in (state or {}).get("pending", [])]
+        self.dead_letters = (state or {}).get("dead_letters", 0)
         # the restored rows have waited already: the next timer call scores them
         self._since = float("-inf") if self._pending else None
 

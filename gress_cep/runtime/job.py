@@ -149,13 +149,12 @@ class Job:
             max_keys_in_memory=spec.max_keys_in_memory,
         )
         if found is not None:
-            changed = self.pipeline.restore_from(self.backend)
+            changes = self.pipeline.restore_from(self.backend)
             self.resumed = found.checkpoint
             self.notes.append(
                 f"resumed from checkpoint {found.checkpoint.checkpoint_id} of an unfinished run"
             )
-            for name in changed:
-                self.notes.append(f"pattern {name} changed since that checkpoint: it starts afresh")
+            self.notes.extend(changes)
             fault_point("restore")
         self.coordinator = CheckpointCoordinator(
             self.backend,

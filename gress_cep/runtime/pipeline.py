@@ -56,7 +56,8 @@ class StreamCounters:
 
 @dataclass(slots=True)
 class PatternSummary:
-    """The per-pattern line of the summary; `records_in` = processed + filtered + late + dead."""
+    """The per-pattern line of the summary: `records_in` = processed + filtered + late + dead
+    + held + dropped."""
 
     name: str
     records_in: int
@@ -67,6 +68,7 @@ class PatternSummary:
     dead_letters: int
     filtered: int
     held: int  # still buffered (only non-zero when a run is interrupted)
+    dropped: int  # never matched: waiting at a checkpoint when the pattern's input changed
     dropped_partial_matches: int
     ttl_expired: int
 
@@ -94,11 +96,27 @@ class _StreamNode:
         self.input_count = 0
 
 
+@dataclass(slots=True)
+class ViewCounts:
+    filtered: int = 0
+    dead_letters: int = 0
+    dropped: int = 0  # held inside when a restart found the view changed
+
+
 class _ViewNode:
     def __init__(self, plan: ViewPlan) -> None:
         self.plan = plan
         self.views: list[_ViewNode] = []
         self.patterns: list[PatternOperator] = []
+        # what the view's operators counted before a restart that found the view changed
+        self.carried = ViewCounts()
+
+    def counts(self) -> ViewCounts:
+        counts = ViewCounts(*astuple(self.carried))
+        for op in self.plan.operators:
+            counts.filtered += getattr(op, "filtered", 0)
+            counts.dead_letters += getattr(op, "dead_letters", 0)
+        return counts
 
     def held(self) -> int | None:
         marks = [m for op in self.plan.operators if (m := op.held_watermark()) is not None]
@@ -354,10 +372,12 @@ class Pipeline:
             stream = self.streams[pattern.root].counters
             filtered = 0
             dead = stream.dead_letters
+            dropped = pattern.operator.counters.dropped
             for view in self.plan.chain(pattern.source):
-                for op in view.operators:
-                    filtered += getattr(op, "filtered", 0)
-                    dead += getattr(op, "dead_letters", 0)
+                counts = self.views[view.name].counts()
+                filtered += counts.filtered
+                dead += counts.dead_letters
+                dropped += counts.dropped
             matching = pattern.operator
             rows.append(
                 PatternSummary(
@@ -370,6 +390,7 @@ class Pipeline:
                     dead_letters=dead,
                     filtered=filtered,
                     held=matching.held_events(),
+                    dropped=dropped,
                     dropped_partial_matches=matching.matcher.stats.dropped_runs,
                     ttl_expired=matching.matcher.stats.ttl_expired,
                 )
@@ -388,38 +409,66 @@ class Pipeline:
             state = {"tracker": node.tracker.snapshot(), "counters": astuple(node.counters)}
             batch.put(STREAMS, name.encode(), pickle.dumps(state, protocol=5))
         for name, view in self.views.items():
-            states = [op.snapshot() for op in view.plan.operators]
-            batch.put(VIEWS, name.encode(), pickle.dumps(states, protocol=5))
+            saved = {
+                "fingerprint": view.plan.fingerprint,
+                "operators": [op.snapshot() for op in view.plan.operators],
+                "carried": astuple(view.carried),
+                "counts": astuple(view.counts()),
+                "held": sum(op.held_records() for op in view.plan.operators),
+            }
+            batch.put(VIEWS, name.encode(), pickle.dumps(saved, protocol=5))
         for pattern in self.plan.patterns.values():
             pattern.operator.snapshot_into(batch, PATTERNS)
-            batch.put(FINGERPRINTS, pattern.name.encode(), pattern.fingerprint.encode())
+            prints = {"pattern": pattern.fingerprint, "source": pattern.source_fingerprint}
+            batch.put(FINGERPRINTS, pattern.name.encode(), pickle.dumps(prints, protocol=5))
 
     def restore_from(self, backend: StateBackend) -> list[str]:
         """Operator state from the backend's live state (just restored from a checkpoint).
-        Returns the patterns that changed since then: they start afresh."""
+
+        A view or pattern whose declaration (or any declaration upstream of it) changed since
+        the checkpoint starts afresh: its old state may not fit the new one. A pattern of which
+        only the pattern itself changed keeps the events that were waiting for the watermark:
+        they were read, not yet matched. Returns a note for the person for each change."""
         for name, node in self.streams.items():
             data = backend.table(STREAMS).get(name.encode())
             if data is not None:
                 state = pickle.loads(data)
                 node.tracker.restore(state["tracker"])
                 node.counters = StreamCounters(*state["counters"])
+        notes = []
         for name, view in self.views.items():
             data = backend.table(VIEWS).get(name.encode())
-            if data is not None:
-                for op, state in zip(view.plan.operators, pickle.loads(data), strict=True):
+            if data is None:
+                continue
+            saved = pickle.loads(data)
+            if saved["fingerprint"] == view.plan.fingerprint:
+                view.carried = ViewCounts(*saved["carried"])
+                for op, state in zip(view.plan.operators, saved["operators"], strict=True):
                     op.restore(state)
-        changed = []
+                continue
+            # its old counts still belong in the summary; what it held is gone with it
+            view.carried = ViewCounts(*saved["counts"])
+            view.carried.dropped += saved["held"]
+            note = f"view {name} changed since that checkpoint: it starts afresh"
+            if saved["held"]:
+                note += f" ({saved['held']:,} records it held are dropped with it)"
+            notes.append(note)
         for name, pattern in self.plan.patterns.items():
-            fingerprint = backend.table(FINGERPRINTS).get(name.encode())
+            prints = backend.table(FINGERPRINTS).get(name.encode())
             data = backend.table(PATTERNS).get(name.encode())
-            if data is None or fingerprint is None:
+            if data is None or prints is None:
                 continue
-            if fingerprint.decode() != pattern.fingerprint:
-                changed.append(name)
-                pattern.operator.start_afresh(pickle.loads(data), backend)
+            saved_prints = pickle.loads(prints)
+            if saved_prints["pattern"] == pattern.fingerprint:
+                pattern.operator.restore_from(pickle.loads(data))
                 continue
-            pattern.operator.restore_from(pickle.loads(data))
-        return changed
+            same_input = saved_prints["source"] == pattern.source_fingerprint
+            dropped = pattern.operator.start_afresh(pickle.loads(data), backend, same_input)
+            note = f"pattern {name} changed since that checkpoint: it starts afresh"
+            if dropped:
+                note += f" ({dropped:,} records it had not matched yet are dropped with it)"
+            notes.append(note)
+        return notes
 
     def watermarks(self) -> dict[str, int]:
         return {name: s.tracker.current for name, s in self.streams.items()}

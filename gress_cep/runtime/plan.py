@@ -49,6 +49,7 @@ class ViewPlan:
     name: str
     source: str
     operators: list[Operator]
+    fingerprint: str = ""  # changes when the view, the views before it or its stream change
 
 
 @dataclass(slots=True)
@@ -59,6 +60,7 @@ class PatternPlan:
     root: str  # the stream the pattern's records come from
     operator: PatternOperator
     fingerprint: str  # changes when the pattern, its views or its stream change
+    source_fingerprint: str  # changes when its views or its stream change
 
 
 @dataclass(slots=True)
@@ -122,11 +124,24 @@ def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan
             max_runs_per_key=options.max_runs_per_key,
             ttl_ms=pattern.ttl.ms if pattern.ttl is not None else None,
         )
-        decls = [pattern, *(v.decl for v in plan.chain(source)), plan.streams[root].decl]
+        upstream = _upstream(plan, source)
         plan.patterns[pattern.name.text] = PatternPlan(
-            pattern, pattern.name.text, source, root, operator, _fingerprint(program, decls)
+            pattern,
+            pattern.name.text,
+            source,
+            root,
+            operator,
+            _fingerprint(program, [pattern, *upstream]),
+            _fingerprint(program, upstream),
         )
+    for name, view in plan.views.items():
+        view.fingerprint = _fingerprint(program, _upstream(plan, name))
     return plan
+
+
+def _upstream(plan: Plan, name: str) -> list[Any]:
+    """The declarations records pass through to reach `name`: its views and its stream."""
+    return [*(v.decl for v in plan.chain(name)), plan.streams[plan.root_of(name)].decl]
 
 
 def _fingerprint(program: ast.Program, decls: list[Any]) -> str:

@@ -117,3 +117,47 @@ def test_a_savepoint_moves_the_job_state_to_a_new_run(job: Path) -> None:
     assert lines(job / "before.jsonl") + lines(job / "after.jsonl") == lines(
         job / "reference.jsonl"
     )
+
+
+def summary_row(stderr: str) -> list[int]:
+    """records in, processed, matches, timeouts, late, dead-letter, filtered of `chain`."""
+    row = next(line for line in stderr.splitlines() if line.startswith("chain"))
+    return [int(cell.strip().replace(",", "")) for cell in row.split("│")[1:]]
+
+
+def test_a_changed_view_starts_afresh_and_the_summary_still_adds_up(job: Path) -> None:
+    rules = job / "rules.gress"
+    rules.write_text(
+        RULES.replace("from events", "from active") + '\nview active = events | where kind != "D"\n'
+    )
+    killed = detect(job, "out.jsonl", "--state-dir", "state", env={"GRESS_FAULT": "checkpoint-4@2"})
+    assert killed.returncode == -signal.SIGKILL
+    rules.write_text(
+        rules.read_text().replace('where kind != "D"', 'where kind != "D" | select key, ts, kind')
+    )
+    resumed = detect(job, "out.jsonl", "--state-dir", "state")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "view active changed since that checkpoint: it starts afresh" in resumed.stderr
+    assert "pattern chain changed since that checkpoint: it starts afresh" in resumed.stderr
+    records_in, processed, _, _, late, dead, filtered = summary_row(resumed.stderr)
+    assert records_in == 60_000
+    assert records_in == processed + late + dead + filtered  # the old view's count carried over
+    assert "still in flight" not in resumed.stderr
+
+
+def test_when_only_the_pattern_changed_the_events_waiting_for_the_watermark_are_kept(
+    job: Path,
+) -> None:
+    """Events read but still waiting for the watermark at the checkpoint were never matched:
+    the changed pattern matches them (its input is the same)."""
+    rules = job / "rules.gress"
+    rules.write_text(RULES.replace("    time ts\n", "    time ts\n    lateness 2s\n"))
+    killed = detect(job, "out.jsonl", "--state-dir", "state", env={"GRESS_FAULT": "checkpoint-4@2"})
+    assert killed.returncode == -signal.SIGKILL
+    rules.write_text(rules.read_text().replace("within 5s", "within 6s"))
+    resumed = detect(job, "out.jsonl", "--state-dir", "state")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "pattern chain changed since that checkpoint: it starts afresh\n" in resumed.stderr
+    assert "dropped" not in resumed.stderr
+    records_in, processed, *_ = summary_row(resumed.stderr)
+    assert records_in == processed == 60_000
