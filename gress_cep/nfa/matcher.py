@@ -133,6 +133,8 @@ class Timers(Protocol):
 
     def register(self, deadline: int, key: Any) -> None: ...
 
+    def cancel(self, deadline: int, key: Any) -> None: ...
+
     def pop_due(self, until: int) -> list[tuple[int, Any]]: ...
 
 
@@ -155,8 +157,8 @@ class MemoryKeys:
 
 
 class MemoryTimers:
-    """One deadline per key in a heap; an entry overwritten by a later registration is
-    skipped when it surfaces. Due timers come in TimerTable's order."""
+    """One deadline per key in a heap; an entry cancelled or overwritten by a later
+    registration is skipped when it surfaces. Due timers come in TimerTable's order."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[int, int, Any]] = []
@@ -167,6 +169,10 @@ class MemoryTimers:
         self._live[key] = deadline
         self._order += 1
         heapq.heappush(self._heap, (deadline, self._order, key))
+
+    def cancel(self, deadline: int, key: Any) -> None:
+        if self._live.get(key) == deadline:
+            del self._live[key]
 
     def pop_due(self, until: int) -> list[tuple[int, Any]]:
         due = []
@@ -384,8 +390,10 @@ class Matcher:
             self.timers.register(ks.timer, key)
 
     def _drop(self, key: Any, ks: KeyState) -> None:
-        """A key with nothing left: forget its state. Its timer stays; when it fires, it finds
-        no state (or a newer one, with another deadline) and is ignored."""
+        """A key with nothing left: forget its state and its timer."""
+        if ks.timer is not None:
+            self.timers.cancel(ks.timer, key)
+            ks.timer = None
         self.store.remove(key)
 
     def _state_of(self, key: Any) -> KeyState | None:

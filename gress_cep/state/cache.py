@@ -11,7 +11,9 @@ call `mark_dirty` after changing a key's state. RocksDB is touched only:
 
 Recency is the order of loads and writes: a key read on the hot path without `mark_dirty` keeps
 its place. Keys are ordered at batch granularity (`maybe_evict` moves the keys written since the
-last call to the back), which is all eviction between batches can use.
+last call to the back), which is all eviction between batches can use — and only once the cache
+is more than half full: below that, nothing is evicted soon, and `mark_dirty` (called for every
+event of a key with state) is one set insertion instead of two.
 
 Invariant: a key in `data` and not dirty has the same value in the live table, so evicting it
 costs no write; a removed key is remembered until the next flush so that a stale value on disk
@@ -63,6 +65,7 @@ class KeyedStateCache(Generic[V]):
         self.spilled = False
         self._written = False  # the table may hold keys at all
         self._on_disk_only = 0  # estimate of the keys in the table and not in `data`
+        self._track_recency()
 
     def __len__(self) -> int:
         """Keys in memory plus keys only on disk (an estimate after a restore)."""
@@ -102,9 +105,20 @@ class KeyedStateCache(Generic[V]):
         self._touched.add(key)
 
     def mark_dirty(self, key: Any) -> None:
-        """The state of `key` (in `data`) changed: write it at the next flush."""
+        """The state of `key` (in `data`) changed: write it at the next flush. (Replaced per
+        instance by `_mark_dirty_only` while the cache is at most half full.)"""
         self._dirty.add(key)
         self._touched.add(key)
+
+    def _mark_dirty_only(self, key: Any) -> None:
+        self._dirty.add(key)
+
+    def _track_recency(self) -> None:
+        """Keep the eviction order only when eviction may come soon (see the module doc)."""
+        if len(self.data) > self.max_entries // 2:
+            self.__dict__.pop("mark_dirty", None)  # the class's: dirty and touched
+        else:
+            self.mark_dirty = self._mark_dirty_only  # type: ignore[method-assign]
 
     def remove(self, key: Any) -> None:
         """Forget `key`: gone from memory now, deleted from the table at the next flush."""
@@ -117,6 +131,7 @@ class KeyedStateCache(Generic[V]):
         """Between batches: bring `data` back to `max_entries` keys. Returns how many left."""
         touched, self._touched = self._touched, set()
         excess = len(self.data) - self.max_entries
+        self._track_recency()
         if excess <= 0:
             return 0
         data = self.data

@@ -2,12 +2,11 @@
 
 An operator registers (deadline, key) when a key's state must be looked at again by a time
 (a `within` window closing, a TTL running out), and asks `pop_due(watermark)` as the watermark
-advances. A timer is never cancelled: the operator ignores one that fires for a key that has
-moved on. Entries live in a table whose keys are `deadline (8 bytes, big endian, sign bit
-flipped) | encoded key`, so byte order is deadline order and `items(end=...)` scans exactly the
-due timers. Values are empty.
+advances, or cancels it when the key needs it no more. Entries live in a table whose keys are
+`deadline (8 bytes, big endian, sign bit flipped) | encoded key`, so byte order is deadline
+order and `items(end=...)` scans exactly the due timers. Values are empty.
 
-Like the keyed cache it is write-back: registrations and pops since the last flush stay in
+Like the keyed cache it is write-back: what changed since the last flush stays in
 memory (`_pending`, plus a heap for the due check) and reach the table in the checkpoint's batch,
 or earlier, between batches, when more than `max_pending` of them pile up (`maybe_spill`).
 In memory a timer is a (deadline, key) pair: most are registered and popped between two
@@ -69,12 +68,25 @@ class TimerTable:
         self._on_disk = False
 
     def register(self, deadline: int, key: Any) -> None:
+        """A timer for `key` at `deadline`. Registering a pending pair again is a no-op while
+        it is in memory; once a flush wrote it, register a pair again only after it fired
+        (`cancel` would forget the new registration and leave the written one)."""
         state = self._pending.get((deadline, key), 0)
         if state & REGISTERED:
             return  # registered twice: one timer
         self._pending[(deadline, key)] = state | REGISTERED
         self._order += 1
         heapq.heappush(self._heap, (deadline, self._order, key))
+
+    def cancel(self, deadline: int, key: Any) -> None:
+        """Forget a registered timer that has not fired. (A pair registered again over a copy
+        that a flush wrote keeps that copy, which fires once: callers check what fires.)"""
+        timer = (deadline, key)
+        state = self._pending.get(timer)
+        if state == REGISTERED:
+            del self._pending[timer]  # registered since the last flush: never on disk
+        else:
+            self._pending[timer] = ON_DISK  # flushed: deleted from the table at the next flush
 
     def pop_due(self, until: int) -> list[tuple[int, Any]]:
         """Remove and return every timer with deadline <= `until`: in deadline order, equal

@@ -36,6 +36,28 @@ def test_registering_a_timer_twice_fires_it_once() -> None:
     assert timers.pop_due(5) == [(5, "k")]
 
 
+def test_a_cancelled_timer_does_not_fire() -> None:
+    backend = MemoryBackend()
+    timers = TimerTable(backend, "timers")
+    timers.register(5, "in memory")
+    timers.register(6, "on disk")
+    flush(backend, timers)
+    timers.register(7, "registered after the flush")
+    timers.cancel(6, "on disk")
+    timers.cancel(7, "registered after the flush")
+    assert timers.pop_due(100) == [(5, "in memory")]
+    flush(backend, timers)
+    assert list(backend.table("timers").items()) == []
+
+
+def test_a_timer_cancelled_in_memory_leaves_nothing_for_the_flush() -> None:
+    backend = MemoryBackend()
+    timers = TimerTable(backend, "timers")
+    timers.register(5, "k")
+    timers.cancel(5, "k")
+    assert timers._pending == {}
+
+
 def test_a_popped_timer_leaves_nothing_behind() -> None:
     backend = MemoryBackend()
     timers = TimerTable(backend, "timers")
@@ -144,8 +166,9 @@ def test_timers_restore_with_the_checkpoint(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_random_operations_agree_with_a_plain_set(seed: int) -> None:
-    """Registrations (some already late, some again), pops, flushes and spills in random
-    order, against a set. Equal deadlines come in the order of the encoded keys."""
+    """Registrations (some already late), cancellations, pops, flushes and
+    spills in random order, against a set. Equal deadlines come in the order of the encoded
+    keys."""
     rng = random.Random(seed)
     backend = MemoryBackend()
     timers = TimerTable(backend, "timers", max_pending=20)
@@ -155,8 +178,14 @@ def test_random_operations_agree_with_a_plain_set(seed: int) -> None:
         action = rng.random()
         if action < 0.5:
             timer = (now + rng.randint(-5, 50), rng.randint(-200, 200))
+            if timer in model:
+                continue  # the contract: a pair is registered again only once it fired
             timers.register(*timer)
             model.add(timer)
+        elif action < 0.6 and model:
+            timer = rng.choice(sorted(model))
+            timers.cancel(*timer)
+            model.discard(timer)
         elif action < 0.8:
             now += rng.randint(0, 10)
             due = timers.pop_due(now)
