@@ -353,13 +353,14 @@ class KafkaTransaction:
 
     Everything a job writes to Kafka between two checkpoints is one transaction; the
     checkpoint's commit step commits it together with the consumed offsets and a marker (the
-    checkpoint id, stored as the committed offset of the job's group on the first output's
-    partition 0). A job that restarts reads the marker to learn which checkpoint's outputs
+    checkpoint id, stored as the committed offset of the group `gress-<transaction id>` on the
+    first output's partition 0; the transaction id is the job's, or with --group the
+    worker's). A job that restarts reads the marker to learn which checkpoint's outputs
     were committed, and resumes from exactly that checkpoint (docs/operations.md).
     """
 
-    def __init__(self, config: ConnectorConfig, job_id: str, marker_topic: str) -> None:
-        self.group = f"gress-{job_id}"
+    def __init__(self, config: ConnectorConfig, transaction_id: str, marker_topic: str) -> None:
+        self.group = f"gress-{transaction_id}"
         self.marker = TopicPartition(marker_topic, 0)
         base = client_config(config)
         self._failed = 0

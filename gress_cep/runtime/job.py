@@ -70,6 +70,15 @@ class JobSpec:
         text = repr(sorted(self.identity().items()))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
+    def transaction_id(self) -> str:
+        """Whose Kafka transaction this run continues: the job's, and with --group the
+        worker's (its state directory) — workers of one group must each have their own, or
+        every one that starts fences the others. A restarted worker fences its own zombie."""
+        if self.config.group is None:
+            return self.job_id()
+        worker = str(self.resolved_state_dir().resolve())
+        return f"{self.job_id()}-{hashlib.sha256(worker.encode()).hexdigest()[:8]}"
+
     def resolved_state_dir(self) -> Path:
         """--state-dir, else a folder of its own per job under GRESS_STATE_ROOT
         (default ./.gress/state), so that different jobs never share state."""
@@ -175,7 +184,7 @@ class Job:
         from gress_cep.connectors.kafka import KafkaTransaction
 
         marker_topic = kafka_outputs[0][len(KAFKA) :]
-        return KafkaTransaction(self.spec.config, self.spec.job_id(), marker_topic)
+        return KafkaTransaction(self.spec.config, self.spec.transaction_id(), marker_topic)
 
     def _resume(self) -> Resume | None:
         self._next_id = 1
