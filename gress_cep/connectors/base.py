@@ -92,11 +92,16 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+def is_regular_file(target: int | str) -> bool:
+    """A file descriptor or path of a regular file, not a device or a pipe (`/dev/null`, a
+    FIFO, a terminal): only a regular file can be synced, cut back or rewritten."""
+    return stat.S_ISREG(os.stat(target).st_mode)
+
+
 def fsync_output(file: IO[Any]) -> None:
-    """Make what was written to an output file durable (a checkpoint relies on it). Only a
-    regular file can be: a device or a pipe (`-o /dev/null`, a FIFO) has no disk to sync to,
-    and fsync refuses it with EINVAL."""
+    """Make what was written to an output file durable (a checkpoint relies on it). A device
+    or a pipe has no disk to sync to, and fsync refuses it with EINVAL."""
     file.flush()
     fd = file.fileno()
-    if stat.S_ISREG(os.fstat(fd).st_mode):
+    if is_regular_file(fd):
         os.fsync(fd)

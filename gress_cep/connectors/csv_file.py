@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from gress_cep.connectors.base import Batch, DeadLetter, Record, fsync_output
+from gress_cep.connectors.base import Batch, DeadLetter, Record, fsync_output, is_regular_file
 from gress_cep.connectors.codec import encode_json
 from gress_cep.connectors.dead_letter import file_form
 from gress_cep.connectors.validation import Validator, set_aside_invalid
@@ -223,7 +223,7 @@ class CsvSink:
         self._dead_letters = role == "dead-letter"
         self._rows = 0
         # a device or a pipe (`-o /dev/null`, a FIFO) cannot be cut back or rewritten
-        self._rewritable = not os.path.exists(path) or os.path.isfile(path)
+        self._rewritable = not os.path.exists(path) or is_regular_file(path)
         if resume is not None:
             if self._rewritable:
                 self._keep_prefix(list(resume["columns"]), int(resume["rows"]))

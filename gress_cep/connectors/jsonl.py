@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import select
-import stat
 import sys
 from typing import Any, BinaryIO
 
-from gress_cep.connectors.base import Batch, DeadLetter, Record, fsync_output
+from gress_cep.connectors.base import Batch, DeadLetter, Record, fsync_output, is_regular_file
 from gress_cep.connectors.codec import JsonDecoder, encode_json_line
 from gress_cep.connectors.dead_letter import file_form
 from gress_cep.connectors.validation import Validator
@@ -34,7 +33,7 @@ class LineReader:
         self.fd = fd
         self.offset = offset  # byte offset after the last line handed out
         self.at_end = False  # every line has been handed out
-        self._waits = not stat.S_ISREG(os.fstat(fd).st_mode)
+        self._waits = not is_regular_file(fd)
         self._lines: list[bytes] = []
         self._next = 0
         self._tail = b""  # an incomplete line waiting for the rest of its bytes
@@ -148,7 +147,7 @@ class JsonLinesSink:
         if resume is None:
             return cls(open(path, "wb"), path, role)
         file = open(path, "r+b")  # noqa: SIM115
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+        if not is_regular_file(file.fileno()):
             return cls(file, path, role)  # a device or a pipe (/dev/null): nothing to cut back
         length = int(resume["bytes"])
         if os.fstat(file.fileno()).st_size < length:

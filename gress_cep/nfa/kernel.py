@@ -91,7 +91,6 @@ class KernelSource:
             repr=repr,
             len=len,
             min=min,
-            int=int,
             TypeError=TypeError,
         )
         self.namespace["__builtins__"] = {

@@ -234,12 +234,14 @@ class Pipeline:
         timed: list[Timed] = []
         append = timed.append
         late = out.late
+        # two loops, one per input shape: this is per-record work on every event, and the
+        # unpartitioned one (files, the Python API) keeps its high mark in a local
         if batch.partitions is None:
             high = NO_WATERMARK
             for record in records:
                 ts = record.get(field_name)
                 if type(ts) is not int:
-                    ts = self._event_time(stream, record, out)
+                    ts = self._event_time(stream, record, ts, out)
                     if ts is None:
                         continue
                 if ts < watermark:
@@ -260,7 +262,7 @@ class Pipeline:
         for record, p in zip(records, batch.partitions, strict=True):
             ts = record.get(field_name)
             if type(ts) is not int:
-                ts = self._event_time(stream, record, out)
+                ts = self._event_time(stream, record, ts, out)
                 if ts is None:
                     continue
             if ts < watermark:
@@ -275,11 +277,12 @@ class Pipeline:
         return timed
 
     @staticmethod
-    def _event_time(stream: _StreamNode, record: Record, out: RoundOutput) -> int | None:
-        """A time field that is not epoch milliseconds already; None (and a dead letter) when
-        it is missing or not a time."""
+    def _event_time(
+        stream: _StreamNode, record: Record, value: Any, out: RoundOutput
+    ) -> int | None:
+        """A time field's `value` that is not epoch milliseconds already; None (and a dead
+        letter) when it is missing or not a time."""
         field_name = stream.plan.time_field
-        value = record.get(field_name)  # type: ignore[arg-type]
         ts = to_epoch_ms(value)
         if ts is None:
             out.dead_letters.append(

@@ -65,6 +65,7 @@ class KeyedStateCache(Generic[V]):
         self.spilled = False
         self._written = False  # the table may hold keys at all
         self._on_disk_only = 0  # estimate of the keys in the table and not in `data`
+        self._tracking = False  # whether `_touched` is kept (see _track_recency)
         self._track_recency()
 
     def __len__(self) -> int:
@@ -101,24 +102,17 @@ class KeyedStateCache(Generic[V]):
 
     def put(self, key: Any, value: V) -> None:
         self.data[key] = value
-        self._dirty.add(key)
-        self._touched.add(key)
+        self.mark_dirty(key)
 
     def mark_dirty(self, key: Any) -> None:
-        """The state of `key` (in `data`) changed: write it at the next flush. (Replaced per
-        instance by `_mark_dirty_only` while the cache is at most half full.)"""
+        """The state of `key` (in `data`) changed: write it at the next flush."""
         self._dirty.add(key)
-        self._touched.add(key)
-
-    def _mark_dirty_only(self, key: Any) -> None:
-        self._dirty.add(key)
+        if self._tracking:
+            self._touched.add(key)
 
     def _track_recency(self) -> None:
         """Keep the eviction order only when eviction may come soon (see the module doc)."""
-        if len(self.data) > self.max_entries // 2:
-            self.__dict__.pop("mark_dirty", None)  # the class's: dirty and touched
-        else:
-            self.mark_dirty = self._mark_dirty_only  # type: ignore[method-assign]
+        self._tracking = len(self.data) > self.max_entries // 2
 
     def remove(self, key: Any) -> None:
         """Forget `key`: gone from memory now, deleted from the table at the next flush."""
