@@ -45,7 +45,7 @@ def detect(workdir: Path, rules: Path, data: Path, *extra: str) -> tuple[float, 
     started = time.perf_counter()
     done = subprocess.run(
         [str(gress), "detect", str(rules), "-i", str(data), "-o", str(workdir / "out.jsonl"),
-         "-q", *extra],
+         *extra],  # not -q: the summary's checkpoint line is read below
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return time.perf_counter() - started, done.stderr

@@ -35,6 +35,10 @@ class Program:
         return [p.name.text for p in self.tree.of_type(ast.Pattern)]
 
     @property
+    def views(self) -> list[str]:
+        return [v.name.text for v in self.tree.of_type(ast.View)]
+
+    @property
     def streams(self) -> list[str]:
         return [s.name.text for s in self.tree.of_type(ast.Stream)]
 
@@ -43,12 +47,14 @@ class Program:
         inputs: Mapping[str, Iterable[Record]],
         *,
         patterns: list[str] | None = None,
+        views: list[str] | None = None,
         on_timeout: Callable[[Record], None] | None = None,
         on_late: Callable[[Record], None] | None = None,
         on_dead_letter: Callable[[DeadLetter], None] | None = None,
         max_partial_matches: int = 10_000,
     ) -> Iterator[Record]:
-        """Run over finite or endless iterables; yields matches as they happen.
+        """Run over finite or endless iterables; yields matches as they happen (and, for
+        `views`, the records of those views; then only the `patterns` named run).
 
         At the end of finite inputs the watermark moves to the end of time: absences fire and
         partial matches with a window time out (DSL §3.3).
@@ -56,6 +62,7 @@ class Program:
         dead: list[DeadLetter] = []
         options = PlanOptions(
             patterns=patterns,
+            views=views,
             max_runs_per_key=max_partial_matches,
             base_dir=self.base_dir,
             # not `dead.append`: DeadLetterCallback may be called with `letter=` (a keyword)

@@ -14,7 +14,7 @@ import click
 
 from gress_cep.cli.config import load_config_file
 from gress_cep.cli.console import err_console
-from gress_cep.cli.options import format_option
+from gress_cep.cli.options import format_option, output_format_option
 from gress_cep.cli.report import LiveView, ProgressLine, print_summary
 from gress_cep.connectors import ConnectorConfig, parse_kafka_config
 from gress_cep.connectors.base import DeadLetter
@@ -53,7 +53,16 @@ from gress_cep.runtime.plan import PlanOptions, build_plan
     metavar="NAME",
     help="Run only these patterns (repeatable).",
 )
+@click.option(
+    "--view",
+    "views",
+    multiple=True,
+    metavar="NAME",
+    help="Write the records of view NAME (repeatable; with --view, only the patterns named "
+    "by --pattern run).",
+)
 @format_option
+@output_format_option
 @click.option(
     "--bootstrap-servers",
     envvar="GRESS_BOOTSTRAP_SERVERS",
@@ -157,14 +166,20 @@ from gress_cep.runtime.plan import PlanOptions, build_plan
     help="gress.toml; precedence: flags > env GRESS_* > file > defaults.",
 )
 @click.option(
-    "-q", "--quiet/--progress", default=None, help="Progress on stderr (default: on a terminal)."
+    "-q",
+    "--quiet/--progress",
+    default=None,
+    help="-q: only errors (no progress, warnings or summary); --progress: the progress line "
+    "on stderr (default: on a terminal).",
 )
 def command(
     file: Path,
     inputs: tuple[str, ...],
     output: str,
     patterns: tuple[str, ...],
+    views: tuple[str, ...],
     fmt: str | None,
+    output_format: str | None,
     bootstrap_servers: str | None,
     kafka_config: tuple[str, ...],
     schema_registry: str | None,
@@ -184,11 +199,12 @@ def command(
     from_savepoint: Path | None,
     quiet: bool | None,
 ) -> None:
-    """Run the patterns of FILE and write their matches.
+    """Run the patterns of FILE and write their matches (or the records of its views).
 
     \b
     Examples:
       gress detect rules.gress -i events.jsonl
+      gress detect rules.gress -i events.jsonl --view spend_1h
       gress detect fraud.gress -i payments=payments.jsonl -o alerts.jsonl --late late.jsonl
       cat events.jsonl | gress detect rules.gress -i - | jq .
       gress detect fraud.gress -i payments=kafka:payments -o kafka:alerts \\
@@ -199,7 +215,7 @@ def command(
     late, dead letters and filtered records — and the numbers add up.
     """
     program, warnings = load_file(file)
-    for warning in warnings:
+    for warning in [] if quiet else warnings:  # -q: only errors
         click.echo(warning.render(str(file), program.source), err=True)
     config = ConnectorConfig(
         bootstrap_servers=bootstrap_servers,
@@ -209,12 +225,14 @@ def command(
         from_beginning=from_beginning,
         stop_at_end=stop_at_end,
         format=fmt,
+        output_format=output_format,
     )
     pending_dead: list[DeadLetter] = []
     plan = build_plan(
         program,
         PlanOptions(
             patterns=list(patterns) or None,
+            views=list(views) or None,
             max_runs_per_key=max_partial_matches,
             idle_timeout_s=parse_duration_s(idle_timeout, "--idle-timeout"),
             base_dir=file.parent,
@@ -223,7 +241,9 @@ def command(
         ),
     )
     streams = _input_specs(program, inputs)
-    missing = sorted({p.root for p in plan.patterns.values()} - {name for name, _ in streams})
+    needed = {p.root for p in plan.patterns.values()}
+    needed |= {plan.root_of(view) for view in plan.output_views}
+    missing = sorted(needed - {name for name, _ in streams})
     if missing:
         raise UserError(
             f"no input for stream {', '.join(repr(m) for m in missing)}",
@@ -236,6 +256,7 @@ def command(
         outputs=Outputs(output, dead_letter, late, timeouts),
         config=config,
         patterns=list(patterns) or None,
+        views=list(views) or None,
         state_dir=state_dir,
         checkpoint_interval_s=(
             None
@@ -250,10 +271,11 @@ def command(
     from gress_cep.state import open_backend  # rocksdict loads only when a job runs
 
     job = Job(spec, program, plan, open_backend)
-    for note in job.notes:
+    for note in [] if quiet else job.notes:
         err_console.print(f"[dim]{note}[/]", highlight=False)
     show_progress = err_console.is_terminal if quiet is None else not quiet
-    live = LiveView(err_console) if terminal else None
+    only = [f"pattern {p}" for p in plan.patterns] + [f"view {v}" for v in plan.output_views]
+    live = LiveView(err_console, source=only[0] if len(only) == 1 else "") if terminal else None
     progress = ProgressLine(err_console, job.pipeline) if show_progress and live is None else None
     metrics = None
     if metrics_port:
@@ -281,6 +303,8 @@ def command(
         job.close()
         if metrics is not None:
             metrics.close()
+    if quiet:  # -q: only errors, no summary
+        return
     print_summary(
         err_console,
         job.pipeline,

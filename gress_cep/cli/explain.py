@@ -1,4 +1,5 @@
-"""`gress explain`: the compiled plan of each pattern — states, edges, conditions, window, skip."""
+"""`gress explain`: the compiled plan — each view's operators, each pattern's automaton (states,
+edges, conditions, window, skip)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from rich.tree import Tree
 
 from gress_cep.cli.console import console
 from gress_cep.dsl import ast, load_file
+from gress_cep.dsl.errors import did_you_mean
+from gress_cep.dsl.source_text import SourceText
+from gress_cep.errors import UserError
 from gress_cep.nfa.compiler import compile_pattern
 from gress_cep.nfa.describe import describe, skip_text, to_dot
 from gress_cep.nfa.model import Nfa
@@ -20,10 +24,13 @@ from gress_cep.runtime.durations import format_duration
 @click.command("explain")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--pattern", "patterns", multiple=True, help="Only these patterns (repeatable).")
+@click.option("--view", "views", multiple=True, help="Only these views (repeatable).")
 @click.option("--dot", "as_dot", is_flag=True, help="Write Graphviz DOT instead of a tree.")
 @click.option("--json", "as_json", is_flag=True, help="Write the plan as JSON.")
-def command(file: Path, patterns: tuple[str, ...], as_dot: bool, as_json: bool) -> None:
-    """Show the automaton each pattern compiles to.
+def command(
+    file: Path, patterns: tuple[str, ...], views: tuple[str, ...], as_dot: bool, as_json: bool
+) -> None:
+    """Show each view's operators and the automaton each pattern compiles to.
 
     \b
     Each state lists its edges: take (bind the event to the variable), ignore (skip it),
@@ -37,21 +44,62 @@ def command(file: Path, patterns: tuple[str, ...], as_dot: bool, as_json: bool) 
       gress explain rules.gress --json | jq '.[0].states'
     """
     program, _ = load_file(file)
+    all_patterns = program.of_type(ast.Pattern)
+    all_views = program.of_type(ast.View)
+    _check_names(file, "pattern", patterns, [p.name.text for p in all_patterns])
+    _check_names(file, "view", views, [v.name.text for v in all_views])
+    everything = not patterns and not views
     nfas = [
         compile_pattern(p, program.source)
-        for p in program.of_type(ast.Pattern)
-        if not patterns or p.name.text in patterns
+        for p in all_patterns
+        if everything or p.name.text in patterns
     ]
+    chosen = [v for v in all_views if everything or v.name.text in views]
+    text = SourceText(program.source)
     if as_dot:
         sys.stdout.write(to_dot(nfas))
     elif as_json:
-        sys.stdout.buffer.write(
-            orjson.dumps([describe(n) for n in nfas], option=orjson.OPT_INDENT_2)
-        )
+        plan = [describe(n) for n in nfas]
+        if views:  # only when asked: the JSON of patterns alone stays a list of automata
+            plan += [_view_json(v, text) for v in chosen]
+        sys.stdout.buffer.write(orjson.dumps(plan, option=orjson.OPT_INDENT_2))
         sys.stdout.write("\n")
     else:
+        for view in chosen:
+            console.print(_view_tree(view, text))
         for nfa in nfas:
             console.print(_tree(nfa))
+
+
+def _check_names(file: Path, kind: str, wanted: tuple[str, ...], known: list[str]) -> None:
+    for name in wanted:
+        if name not in known:
+            listing = ", ".join(sorted(known)) or "none"
+            raise UserError(
+                f"no {kind} named {name!r} in {file}{did_you_mean(name, known) or ''}",
+                hint=f"{kind}s in the file: {listing}",
+            )
+
+
+def _view_source(view: ast.View, text: SourceText) -> str:
+    if isinstance(view.source, ast.JoinSource):
+        return " ".join(text.text(view.source.span).split())
+    return view.source.name.text
+
+
+def _view_tree(view: ast.View, text: SourceText) -> Tree:
+    root = Tree(f"[bold]view {view.name.text}[/]  (from {_plain(_view_source(view, text))})")
+    for op in view.ops:
+        root.add(_plain(" ".join(text.text(op.span).split())))
+    return root
+
+
+def _view_json(view: ast.View, text: SourceText) -> dict[str, object]:
+    return {
+        "view": view.name.text,
+        "from": _view_source(view, text),
+        "operators": [" ".join(text.text(op.span).split()) for op in view.ops],
+    }
 
 
 def _tree(nfa: Nfa) -> Tree:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from gress_cep.runtime.pipeline import Pipeline
     from gress_cep.state.coordinator import CheckpointStats
 
-_META = ("pattern", "key", "start", "end")
+_META = ("pattern", "view", "key", "start", "end", "window_end")
 
 
 def format_time(ms: Any) -> str:
@@ -47,9 +47,12 @@ def _details(match: dict[str, Any]) -> str:
 
 
 class LiveView:
-    """The terminal form of `-o -`: the latest matches as a table that updates in place."""
+    """The terminal form of `-o -`: the latest matches (and records of the views written with
+    --view) as a table that updates in place. `source`: what to show in the `from` column for
+    records that do not say (the only output of the run)."""
 
-    def __init__(self, progress_console: Console, rows: int = 15) -> None:
+    def __init__(self, progress_console: Console, rows: int = 15, source: str = "") -> None:
+        self.source = source
         self.rows: deque[dict[str, Any]] = deque(maxlen=rows)
         self.total = 0
         self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
@@ -62,12 +65,15 @@ class LiveView:
 
     def _render(self) -> Group:
         table = Table(title=f"matches ({self.total})", expand=False, title_justify="left")
-        for column in ("end", "pattern", "key", "details"):
+        for column in ("end", "from", "key", "details"):
             table.add_column(column, overflow="fold")
         for m in self.rows:
-            table.add_row(
-                format_time(m.get("end")), str(m.get("pattern")), str(m.get("key")), _details(m)
-            )
+            if "pattern" in m:
+                source, end = str(m["pattern"]), m.get("end")
+            else:
+                source = f"view {m['view']}" if "view" in m else self.source
+                end = m.get("window_end", m.get("end"))
+            table.add_row(format_time(end), source, str(m.get("key", "")), _details(m))
         return Group(table)
 
     def close(self) -> None:
@@ -159,10 +165,12 @@ def print_summary(
             f"{r.dead_letters:,}",
             f"{r.filtered:,}",
         )
-    err.print(table)
+    if rows:
+        err.print(table)
+    _print_views(err, pipeline)
     for r in rows:
         unaccounted = (
-            r.records_in - r.processed - r.late - r.dead_letters - r.filtered - r.held - r.dropped
+            r.records_in - r.used - r.late - r.dead_letters - r.filtered - r.held - r.dropped
         )
         if unaccounted:
             err.print(f"[yellow]note:[/] pattern {r.name}: {unaccounted:,} records still in flight")
@@ -214,3 +222,45 @@ def print_summary(
         err.print(
             f"    dead letter from {letter.origin}: {letter.reason}", highlight=False, markup=False
         )
+
+
+def _print_views(err: Console, pipeline: Pipeline) -> None:
+    """The views written with --view: records in, records out (windows, for a window view)."""
+    rows = pipeline.view_summary()
+    if not rows:
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("view", "records in", "records out", "late", "dead-letter", "filtered"):
+        table.add_column(column, justify="right" if column != "view" else "left")
+    for r in rows:
+        table.add_row(
+            r.name,
+            f"{r.records_in:,}",
+            f"{r.records_out:,}",
+            f"{r.late:,}",
+            f"{r.dead_letters:,}",
+            f"{r.filtered:,}",
+        )
+    err.print(table)
+    for r in rows:
+        unaccounted = (
+            r.records_in - r.used - r.late - r.dead_letters - r.filtered - r.held - r.dropped
+        )
+        if unaccounted:
+            err.print(f"[yellow]note:[/] view {r.name}: {unaccounted:,} records still in flight")
+        if r.aggregated is not None:
+            err.print(
+                f"[dim]note:[/] view {r.name}: {r.aggregated:,} records aggregated into "
+                f"{r.records_out:,} windows",
+                highlight=False,
+            )
+        if r.held:
+            err.print(
+                f"[yellow]note:[/] view {r.name}: {r.held:,} records were still held "
+                "(waiting for the watermark or a model)"
+            )
+        if r.dropped:
+            err.print(
+                f"[yellow]note:[/] view {r.name}: {r.dropped:,} records read before a restart "
+                "were dropped because the view changed"
+            )

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gress_cep.cli.console import err_console
-from gress_cep.cli.options import format_option
+from gress_cep.cli.options import format_option, output_format_option
 from gress_cep.connectors import ConnectorConfig, open_sink, open_source
 from gress_cep.connectors.base import DeadLetter, Sink
 from gress_cep.dsl import ast
@@ -155,6 +155,7 @@ def parse_model_output(text: str | None) -> tuple[str | None, int | None]:
     "--threads", type=click.IntRange(min=1), help="onnxruntime intra-op threads (default 1)."
 )
 @format_option
+@output_format_option
 @click.option(
     "--dead-letter", metavar="SINK", help="Where rows whose inference failed go, with the error."
 )
@@ -162,7 +163,8 @@ def parse_model_output(text: str | None) -> tuple[str | None, int | None]:
     "-q",
     "--quiet/--progress",
     default=None,
-    help="Progress bar on stderr (default: on a terminal).",
+    help="-q: only errors (no progress bar, no summary); --progress: the progress bar on "
+    "stderr (default: on a terminal).",
 )
 def command(
     model_path: Path,
@@ -174,14 +176,15 @@ def command(
     batch: int,
     threads: int | None,
     fmt: str | None,
+    output_format: str | None,
     dead_letter: str | None,
     quiet: bool | None,
 ) -> None:
     """Score every record of SOURCE with MODEL.onnx and write it with its score.
 
     Output records are the input records plus the score field (`--as`, default `score`); a
-    record with a missing or non-numeric feature gets a null score. At the end a summary with
-    throughput and inference latency goes to stderr.
+    record with a missing, non-numeric or out-of-range feature gets a null score. At the end a
+    summary with throughput and inference latency goes to stderr (not with -q).
 
     \b
     Examples:
@@ -203,7 +206,7 @@ def command(
     dead = _DeadLetters()
     operator = ScoreOperator(scorer, field, batch=batch, dead_letter=dead.add, record_variant=False)
 
-    config = ConnectorConfig(format=fmt)
+    config = ConnectorConfig(format=fmt, output_format=output_format)
     source = open_source(source_spec, None, config)
     sink: Sink | None = None
     try:
@@ -223,10 +226,11 @@ def command(
                 scored = operator.process([(0, r) for r in polled.records], time.monotonic())
                 sink.write([r for _, r in scored])
                 progress.update(task, completed=_bytes_read(source.position()), rows=rows)
-            sink.write([r for _, r in operator.flush()])
+            sink.write([r for _, r in operator.finish()])
         sink.flush()
         dead.flush()
-        _summary(scorer, rows, time.perf_counter() - started, dead)
+        if not quiet:  # -q: only errors
+            _summary(scorer, rows, time.perf_counter() - started, dead)
     finally:
         source.close()
         if sink is not None:
@@ -311,8 +315,8 @@ def _summary(scorer: Scorer, rows: int, elapsed: float, dead: _DeadLetters) -> N
     err_console.print("    (latency: one inference call on one batch)", style="dim")
     if scorer.incomplete_rows:
         err_console.print(
-            f"[yellow]note:[/] {scorer.incomplete_rows:,} rows had a missing or non-numeric "
-            "feature: their score is null"
+            f"[yellow]note:[/] {scorer.incomplete_rows:,} rows had a missing, non-numeric or "
+            "non-finite feature, or one too large for the model's input type: their score is null"
         )
     if dead.count:
         where = (

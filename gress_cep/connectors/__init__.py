@@ -14,7 +14,12 @@ from typing import Any
 
 from gress_cep.connectors.base import Batch, DeadLetter, Record, Sink, Source
 from gress_cep.connectors.csv_file import CsvSink, CsvSource
-from gress_cep.connectors.jsonl import JsonLinesSink, JsonLinesSource, stdout_sink
+from gress_cep.connectors.jsonl import (
+    JsonLinesSink,
+    JsonLinesSource,
+    open_json_file,
+    stdout_sink,
+)
 from gress_cep.connectors.validation import Validator
 from gress_cep.dsl.ast import Stream
 from gress_cep.errors import UserError
@@ -24,12 +29,13 @@ SINK_ROLES = ("matches", "timeouts", "late", "dead-letter")
 
 _EXTENSIONS = {
     ".jsonl": "jsonl",
-    ".json": "jsonl",
+    ".json": "json",
     ".ndjson": "jsonl",
     ".csv": "csv",
     ".avro": "avro",
 }
-_FORMATS = {"jsonl": "jsonl", "json": "jsonl", "csv": "csv", "avro": "avro"}
+# "json": JSON Lines, or one JSON array of objects (told apart by the file's first byte)
+_FORMATS = {"jsonl": "jsonl", "json": "json", "csv": "csv", "avro": "avro"}
 
 
 @dataclass(slots=True)
@@ -42,7 +48,10 @@ class ConnectorConfig:
     group: str | None = None
     from_beginning: bool = False
     stop_at_end: bool = False
-    format: str | None = None  # --format jsonl|csv|avro|json: wins over a file's extension
+    format: str | None = None  # --format jsonl|csv|avro|json: wins over an input's extension
+    # --output-format: wins over an output's extension; without it an output follows its
+    # extension, and only an output whose name says nothing (a Kafka topic) follows --format
+    output_format: str | None = None
     connect_timeout_s: float = 10.0  # how long to wait for a broker's first answer
 
 
@@ -75,7 +84,7 @@ def open_source(
     validator = Validator(stream) if stream is not None and stream.schema else None
     fmt = _file_format(spec, config)
     if spec == "-":
-        if fmt == "jsonl":
+        if fmt in ("jsonl", "json"):
             return JsonLinesSource(sys.stdin.fileno(), "stdin", validator, start, owns_fd=False)
         raise UserError(
             f"stdin can be read as JSON Lines only, not {fmt}",
@@ -87,6 +96,8 @@ def open_source(
     try:
         if fmt == "jsonl":
             return JsonLinesSource(os.open(spec, os.O_RDONLY), spec, validator, start)
+        if fmt == "json":
+            return open_json_file(spec, validator, start)
         if fmt == "csv":
             return CsvSource(spec, stream, validator, start)
         from gress_cep.connectors.avro_file import AvroFileSource  # fastavro: only when used
@@ -124,24 +135,38 @@ def open_sink(
         return KafkaSink(topic, config, role, transaction, ledger)
     if spec == "-":
         return stdout_sink(role)
-    fmt = _file_format(spec, config)
+    fmt = _file_format(spec, config, output=True)
     try:
-        if fmt == "jsonl":
+        if fmt in ("jsonl", "json"):  # records are written as JSON Lines
             return JsonLinesSink.open(spec, role, resume)
         if fmt == "csv":
             return CsvSink(spec, role, resume)
         from gress_cep.connectors.avro_file import AvroFileSink
 
         return AvroFileSink(spec, role, resume)
-    except (FileNotFoundError, NotADirectoryError):
-        raise UserError(
+    except OSError as err:
+        raise _cannot_write(spec, err) from None
+
+
+def _cannot_write(spec: str, err: OSError) -> UserError:
+    """Why an output file cannot be opened, in the words of the operating system; a missing
+    folder only when the folder is indeed missing (`/proc` exists but takes no new files)."""
+    folder = os.path.dirname(spec) or "."
+    if isinstance(err, FileNotFoundError | NotADirectoryError) and not os.path.isdir(folder):
+        if os.path.exists(folder):
+            return UserError(f"cannot write {spec}: {folder} is not a folder")
+        return UserError(
             f"cannot write {spec}: its folder does not exist",
-            hint=f"create it first: mkdir -p {os.path.dirname(spec) or '.'}",
-        ) from None
-    except PermissionError:
-        raise UserError(f"cannot write {spec} (permission denied)") from None
-    except IsADirectoryError:
-        raise UserError(f"cannot write {spec}: it is a directory") from None
+            hint=f"create it first: mkdir -p {folder}",
+        )
+    if isinstance(err, PermissionError):
+        return UserError(f"cannot write {spec} (permission denied)")
+    if isinstance(err, IsADirectoryError):
+        return UserError(f"cannot write {spec}: it is a directory")
+    why = err.strerror or str(err)
+    if isinstance(err, FileNotFoundError):  # the folder is there: the system refused the file
+        why += f" (the folder {folder} exists but the system does not let a file be created there)"
+    return UserError(f"cannot write {spec}: {why}")
 
 
 def _topic(spec: str) -> str:
@@ -151,24 +176,33 @@ def _topic(spec: str) -> str:
     return topic
 
 
-def _file_format(spec: str, config: ConnectorConfig) -> str:
-    """The format of a file or stdio spec: --format when given, else the extension."""
-    if config.format is not None:
-        fmt = _FORMATS.get(config.format)
-        if fmt is None:
-            raise UserError(
-                f"unknown --format {config.format!r}", hint="use jsonl, json, csv or avro"
-            )
-        return fmt
-    if spec in ("-", os.devnull):
+def _file_format(spec: str, config: ConnectorConfig, *, output: bool = False) -> str:
+    """The format of a file or stdio spec. An input: --format when given, else its extension.
+    An output: --output-format when given, else its extension, else --format."""
+    if output and config.output_format is not None:
+        return _named_format(config.output_format, "--output-format")
+    if not output and config.format is not None:
+        return _named_format(config.format, "--format")
+    if spec == "-":
         return "jsonl"
-    extension = os.path.splitext(spec)[1].lower()
-    fmt = _EXTENSIONS.get(extension)
+    fmt = _EXTENSIONS.get(os.path.splitext(spec)[1].lower())
+    if fmt is None and output and config.format is not None:
+        return _named_format(config.format, "--format")  # the name says nothing
+    if fmt is None and spec == os.devnull:
+        return "jsonl"
     if fmt is None:
+        option = "--output-format" if output else "--format"
         raise UserError(
             f"cannot tell the format of {spec} from its extension",
-            hint="name it .jsonl, .json, .csv or .avro, or pass --format jsonl|csv|avro",
+            hint=f"name it .jsonl, .json, .csv or .avro, or pass {option} jsonl|csv|avro",
         )
+    return fmt
+
+
+def _named_format(name: str, option: str) -> str:
+    fmt = _FORMATS.get(name)
+    if fmt is None:
+        raise UserError(f"unknown {option} {name!r}", hint="use jsonl, json, csv or avro")
     return fmt
 
 

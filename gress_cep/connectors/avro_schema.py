@@ -8,16 +8,21 @@ read as plain epoch-ms longs, which is what the engine parses as event time.
 Writing: output records have no declared schema, so one is inferred from the records themselves
 and widened when a later record brings a new field or type. Every field is a union with "null"
 and defaults to null, so each widened schema stays backward compatible with the previous one.
+A key that is not a valid Avro name is written under one (`content-type` -> `content_type`,
+`1st` -> `_1st`, `_2`, `_3`, ... against a clash), with the key as written in the field's `doc`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastavro import parse_schema
 
+from gress_cep.connectors.avro_guard import CountGuard
+from gress_cep.connectors.codec import int_text
 from gress_cep.dsl.ast import Stream
 
 # Logical types whose underlying long is exactly what gress wants: epoch milliseconds.
@@ -34,16 +39,22 @@ _STREAM_TO_AVRO: dict[str, Any] = {
 
 @dataclass(slots=True, frozen=True)
 class ReadPlan:
-    """Parsed schemas for `fastavro.schemaless_reader(fo, writer, reader)`."""
+    """Parsed schemas for `fastavro.schemaless_reader(fo, writer, reader)`, and the check of
+    declared item counts that values of the writer schema need first (None: none needed)."""
 
     writer: Any
     reader: Any | None
+    guard: CountGuard | None = None
 
 
 def read_plan(writer_schema: Any, stream: Stream | None) -> ReadPlan:
     plain = plain_schema(writer_schema)
     reader = stream_reader_schema(stream, plain) if stream is not None else None
-    return ReadPlan(parse_schema(plain), parse_schema(reader) if reader is not None else None)
+    return ReadPlan(
+        parse_schema(plain),
+        parse_schema(reader) if reader is not None else None,
+        CountGuard.for_schema(plain),
+    )
 
 
 def plain_schema(schema: Any) -> Any:
@@ -96,6 +107,7 @@ _KIND_OF: dict[type, str] = {
     str: "string",
     bytes: "bytes",
 }
+_LONG = (-(2**63), 2**63 - 1)
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -111,8 +123,9 @@ class Shape:
     """What values were seen at one place in the records: primitive kinds, objects, lists."""
 
     kinds: set[str] = field(default_factory=set)
-    fields: dict[str, Shape] | None = None  # seen a JSON object: its fields
+    fields: dict[str, Shape] | None = None  # seen a JSON object: its fields, by Avro name
     items: Shape | None = None  # seen a list: its elements
+    names: dict[str, str] = field(default_factory=dict)  # a field's key -> its Avro name
 
 
 class InferredSchema:
@@ -135,15 +148,20 @@ class InferredSchema:
         assert fields is not None
         out = {}
         for key, value in record.items():
-            name = str(key)
-            child = fields.get(name)
-            if child is None:
-                child = fields[name] = Shape({"null"})
-            out[name] = self._fit(child, value)
+            name = shape.names.get(key)
+            if name is None:
+                name = shape.names[key] = _field_name(str(key), fields)
+                fields[name] = Shape({"null"})
+            out[name] = self._fit(fields[name], value)
         return out
 
     def _fit(self, shape: Shape, value: Any) -> Any:
         kind = _KIND_OF.get(type(value))
+        if kind == "long" and not _LONG[0] <= value <= _LONG[1]:
+            shape.kinds.add("string")  # beyond an Avro long: its exact digits, as text
+            return int_text(value)
+        if kind == "double" and not math.isfinite(value):
+            return None  # NaN and infinity are written as null, in every format
         if kind is not None:
             shape.kinds.add(kind)
             return value
@@ -163,18 +181,18 @@ class InferredSchema:
 
     def _record(self, name: str, shape: Shape) -> dict:
         assert shape.fields is not None
-        return {
-            "type": "record",
-            "name": name,
-            "fields": [
-                {
-                    "name": key,
-                    "type": self._union(f"{name}_{avro_name(key)}", child),
-                    "default": None,
-                }
-                for key, child in shape.fields.items()
-            ],
-        }
+        originals = {avro: str(key) for key, avro in shape.names.items() if str(key) != avro}
+        fields = []
+        for key, child in shape.fields.items():
+            declared: dict[str, Any] = {
+                "name": key,
+                "type": self._union(f"{name}_{key}", child),
+                "default": None,
+            }
+            if key in originals:  # the name as written in the records
+                declared["doc"] = originals[key]
+            fields.append(declared)
+        return {"type": "record", "name": name, "fields": fields}
 
     def _union(self, name: str, shape: Shape) -> list:
         branches: list[Any] = ["null"]
@@ -184,6 +202,18 @@ class InferredSchema:
         if shape.items is not None:
             branches.append({"type": "array", "items": self._union(f"{name}_item", shape.items)})
         return branches
+
+
+def _field_name(key: str, taken: dict[str, Shape]) -> str:
+    """The Avro name of a record field: `key` made valid (`content-type` -> `content_type`,
+    `1st` -> `_1st`), then `_2`, `_3`, ... when another field of the record has it already."""
+    name = avro_name(key or "_")
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name}_{n}" in taken:
+        n += 1
+    return f"{name}_{n}"
 
 
 def avro_name(text: str) -> str:

@@ -79,14 +79,27 @@ class Source(Protocol):
 
 
 class Sink(Protocol):
-    """An output: matches, timeouts, late records or dead letters."""
+    """An output: matches, timeouts, late records or dead letters.
+
+    Every sink takes part in exactly-once through the checkpoint protocol
+    (gress_cep.state.coordinator): `prepare()` at step 1, `commit(id)` at step 4."""
 
     description: str
 
     def write(self, records: list[Record]) -> None: ...
 
     def flush(self) -> None:
-        """Make everything written so far durable/visible (Kafka: wait for delivery)."""
+        """Make everything written so far visible (Kafka: wait for delivery)."""
+        ...
+
+    def prepare(self) -> dict[str, Any]:
+        """Make everything written so far durable (a file: flushed and fsynced; Kafka:
+        delivered inside the job's open transaction) and return where the output ends: the
+        position a resumed run cuts the output back to (`resume=` when it is opened)."""
+        ...
+
+    def commit(self, checkpoint_id: int) -> None:
+        """The checkpoint that recorded the last `prepare` is durable."""
         ...
 
     def close(self) -> None: ...

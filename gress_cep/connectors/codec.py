@@ -99,7 +99,7 @@ class JsonDecoder(ValueDecoder):
         except orjson.JSONDecodeError as err:
             raise DecodeError(f"not valid JSON ({err.msg} at column {err.colno})") from None
         if type(record) is not dict:
-            raise DecodeError(f"a JSON {_json_kind(record)}, not an object")
+            raise DecodeError(f"a JSON {json_kind(record)}, not an object")
         return record
 
     def _decode_each(self, payloads: list[bytes]) -> tuple[list[Record], list[Failure]]:
@@ -113,7 +113,7 @@ class JsonDecoder(ValueDecoder):
         return records, []
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     if isinstance(value, str):
@@ -135,14 +135,103 @@ def _json_default(value: Any) -> Any:
 
 
 _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+_ORJSON_INTS = (-(2**63), 2**64 - 1)  # the integers orjson writes itself
+_CONTAINERS = (dict, list, tuple, set, frozenset)
 
 
 def encode_json(record: Any) -> bytes:
-    """A record as compact JSON (no newline): the one JSON writer of every sink."""
-    return orjson.dumps(record, default=_json_default, option=_JSON_OPTIONS)
+    """A record as compact JSON (no newline): the one JSON writer of every sink.
+
+    Every value a source can read can be written: an integer beyond 64 bits is written as the
+    exact JSON number, a value nested deeper than orjson goes (255 levels) is written all the
+    same, and a non-finite float (NaN, infinity) is `null`, as orjson writes it.
+    """
+    try:
+        return orjson.dumps(record, default=_json_default, option=_JSON_OPTIONS)
+    except orjson.JSONEncodeError:  # a big int or deep nesting: the slow, exact writer
+        return _encode_slowly(record)
 
 
 def encode_json_line(record: Any) -> bytes:
-    return orjson.dumps(
-        record, default=_json_default, option=_JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE
-    )
+    try:
+        return orjson.dumps(
+            record, default=_json_default, option=_JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE
+        )
+    except orjson.JSONEncodeError:
+        return _encode_slowly(record) + b"\n"
+
+
+def int_text(value: int) -> str:
+    """The decimal digits of any int, also beyond Python's 4300-digit `str` limit."""
+    try:
+        return str(value)
+    except ValueError:
+        sign, value = ("-", -value) if value < 0 else ("", value)
+        chunks = []
+        while value:
+            value, chunk = divmod(value, 10**1000)
+            chunks.append(chunk)
+        return sign + str(chunks[-1]) + "".join(f"{c:01000d}" for c in reversed(chunks[:-1]))
+
+
+def _leaf(value: Any) -> bytes:
+    if isinstance(value, int) and not _ORJSON_INTS[0] <= value <= _ORJSON_INTS[1]:
+        return int_text(int(value)).encode()  # (bools are 0 and 1: never here)
+    return orjson.dumps(value, default=_json_default, option=_JSON_OPTIONS)
+
+
+def _key(key: Any) -> bytes:
+    if not isinstance(key, str):
+        text = _leaf(key).decode()
+        key = text[1:-1] if text.startswith('"') else text
+    return orjson.dumps(key)
+
+
+def _encode_slowly(record: Any) -> bytes:
+    """`record` as JSON without a recursion limit, big ints exact; orjson for the leaves."""
+    out: list[bytes] = []
+    path: set[int] = set()  # the containers being written: a value that contains itself
+    # work items: a value to write, a _Token to emit, or a container to leave
+    work: list[Any] = [record]
+    while work:
+        item = work.pop()
+        if type(item) is _Token:
+            out.append(item)
+            continue
+        if type(item) is _Leave:
+            path.discard(item.ident)
+            continue
+        if not isinstance(item, _CONTAINERS):
+            out.append(_leaf(item))
+            continue
+        if id(item) in path:
+            raise ValueError("a record that contains itself cannot be written as JSON")
+        path.add(id(item))
+        todo: list[Any] = [_Leave(id(item))]
+        if isinstance(item, dict):
+            out.append(b"{")
+            todo.append(_Token(b"}"))
+            for n, (key, value) in enumerate(reversed(list(item.items()))):
+                todo.append(value)
+                todo.append(_Token(_key(key) + b":"))
+                if n < len(item) - 1:
+                    todo.append(_Token(b","))
+        else:
+            out.append(b"[")
+            todo.append(_Token(b"]"))
+            items = list(item)
+            for n, value in enumerate(reversed(items)):
+                todo.append(value)
+                if n < len(items) - 1:
+                    todo.append(_Token(b","))
+        work += todo
+    return b"".join(out)
+
+
+class _Token(bytes):
+    """JSON text to emit as is (a value of type bytes is a value: base64 text)."""
+
+
+@dataclass(slots=True, frozen=True)
+class _Leave:
+    ident: int

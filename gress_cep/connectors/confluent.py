@@ -15,6 +15,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
 
+from gress_cep.connectors.avro_guard import AvroLimitError
 from gress_cep.connectors.avro_schema import InferredSchema, ReadPlan, avro_kind, read_plan
 from gress_cep.connectors.base import Record
 from gress_cep.connectors.codec import DecodeError, JsonDecoder, ValueDecoder
@@ -49,7 +50,11 @@ class ConfluentAvroDecoder(ValueDecoder):
         plan = self._plans.get(payload[:HEADER_SIZE]) or self._plan(payload)
         stream = BytesIO(payload[HEADER_SIZE:])
         try:
+            if plan.guard is not None:  # items that take no bytes: counts checked first
+                plan.guard.check(payload, HEADER_SIZE)
             record = schemaless_reader(stream, plan.writer, plan.reader)
+        except AvroLimitError as err:
+            raise DecodeError(f"Avro payload for schema id {_id(payload)} refused: {err}") from None
         except SchemaResolutionError as err:
             raise DecodeError(
                 _clip(f"schema id {_id(payload)} does not resolve to the stream's schema: {err}")

@@ -4,6 +4,10 @@ The source reads 1 MiB blocks, splits them into lines and decodes a batch of lin
 `orjson.loads` pass (see `JsonDecoder`); a line that is not a JSON object becomes a dead letter
 with its `file:line`, and blank lines are skipped. Its position is the byte offset after the last
 returned line, so a run can resume there.
+
+A `.json` file that holds one JSON array (`[{...}, {...}]`, on one line or pretty-printed) is
+read whole, and each element is a record (`JsonArraySource`); an element that is not an object
+is a dead letter with origin `FILE[INDEX]`.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import select
 import sys
 from typing import Any, BinaryIO
 
+import orjson
+
 from gress_cep.connectors.base import Batch, DeadLetter, Record, fsync_output, is_regular_file
-from gress_cep.connectors.codec import JsonDecoder, encode_json_line
+from gress_cep.connectors.codec import JsonDecoder, encode_json, encode_json_line, json_kind
 from gress_cep.connectors.dead_letter import file_form
-from gress_cep.connectors.validation import Validator
+from gress_cep.connectors.validation import Validator, set_aside_invalid
 from gress_cep.errors import UserError
 
 _BLOCK = 1 << 20
@@ -127,6 +133,104 @@ class JsonLinesSource:
             self._owns_fd = False
 
 
+def open_json_file(
+    path: str, validator: Validator | None = None, start: dict[str, Any] | None = None
+) -> JsonLinesSource | JsonArraySource:
+    """A `.json` input: one JSON array of objects, or JSON Lines (one object per line)."""
+    if start is None or "item" in start:
+        with open(path, "rb") as file:
+            head = file.read(_SNIFF).lstrip(b" \t\r\n\xef\xbb\xbf")
+        if head.startswith(b"["):
+            items = _json_array(path)
+            if items is not None:
+                return JsonArraySource(path, items, validator, start)
+    return JsonLinesSource(os.open(path, os.O_RDONLY), path, validator, start)
+
+
+_SNIFF = 4096
+
+
+def _json_array(path: str) -> list[Any] | None:
+    """The elements of the JSON array in `path`; None when the file is JSON Lines after all
+    (its first line is a JSON value of its own, such as `[1, 2]`)."""
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        try:
+            orjson.loads(data.split(b"\n", 1)[0])
+        except orjson.JSONDecodeError:
+            raise UserError(
+                f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})",
+                hint="a .json input holds one JSON array of objects, or one object per line "
+                "(JSON Lines)",
+            ) from None
+        return None
+    return value if isinstance(value, list) else None
+
+
+class JsonArraySource:
+    """The elements of one JSON array, held in memory. Its position is the index of the next
+    element, so a run can resume there."""
+
+    def __init__(
+        self,
+        path: str,
+        items: list[Any],
+        validator: Validator | None = None,
+        start: dict[str, Any] | None = None,
+    ) -> None:
+        self.description = path
+        self._items = items
+        self._next = int(start["item"]) if start else 0
+        self._validator = validator
+
+    def partitions(self) -> list[int]:
+        return [0]
+
+    def poll(self, max_records: int, timeout_s: float) -> Batch | None:
+        if self._next >= len(self._items):
+            return None
+        first = self._next
+        chunk = self._items[first : first + max_records]
+        self._next += len(chunk)
+        records: list[Record] = []
+        indexes: list[int] = []
+        dead: list[DeadLetter] = []
+        for i, item in enumerate(chunk, first):
+            if type(item) is dict:
+                records.append(item)
+                indexes.append(i)
+            else:
+                reason = f"a JSON {json_kind(item)}, not an object"
+                dead.append(DeadLetter(encode_json(item), reason, self._origin(i)))
+        if self._validator is not None:
+            records, invalid = set_aside_invalid(
+                self._validator,
+                records,
+                lambda j: encode_json(records[j]),
+                lambda j: self._origin(indexes[j]),
+            )
+            dead += invalid
+        return Batch(records, dead=dead)
+
+    def _origin(self, index: int) -> str:
+        return f"{self.description}[{index}]"
+
+    def position(self) -> dict[str, Any]:
+        return {"item": self._next}
+
+    def commit(self, position: dict[str, Any]) -> None:
+        """Files keep no consumer state: the checkpoint stores the position."""
+
+    def close(self) -> None:
+        self._items = []
+
+
+_WRITE_SLICE = 1024  # records encoded at once
+
+
 class JsonLinesSink:
     """One JSON object per line; `flush()` hands the bytes to the operating system.
 
@@ -163,16 +267,25 @@ class JsonLinesSink:
     def position(self) -> dict[str, Any]:
         return {"bytes": self._file.tell()} if self._owns_file else {}
 
-    def sync(self) -> None:
-        """Make the flushed bytes durable (a checkpoint relies on them)."""
-        self._file.flush()
+    def prepare(self) -> dict[str, Any]:
+        """Make the bytes written so far durable (a checkpoint relies on them)."""
+        self.flush()
         if self._owns_file:
             fsync_output(self._file)
+        return self.position()
+
+    def commit(self, checkpoint_id: int) -> None:
+        """Nothing to do: a file is final once prepared (a resumed run cuts it back to the
+        position of the checkpoint it resumes from)."""
 
     def write(self, records: list[Record]) -> None:
         if self._dead_letters:
             records = [file_form(letter) for letter in records]
-        self._file.write(b"".join(map(encode_json_line, records)))
+        # in slices: orjson's output buffers are larger than the lines they hold until joined,
+        # and a round can bring a million records at once (every window closing at the end)
+        write = self._file.write
+        for start in range(0, len(records), _WRITE_SLICE):
+            write(b"".join(map(encode_json_line, records[start : start + _WRITE_SLICE])))
 
     def flush(self) -> None:
         self._file.flush()

@@ -121,16 +121,24 @@ def topic_partitions(client: Consumer | Producer, topic: str, config: ConnectorC
     return sorted(found.partitions)
 
 
-def value_format(topic: str, config: ConnectorConfig) -> str | None:
-    """ "json", "avro", or None: a source tells per record, a sink writes Avro given a registry."""
-    fmt = config.format
+def value_format(topic: str, config: ConnectorConfig, *, output: bool = False) -> str | None:
+    """ "json", "avro", or None: a source tells per record, a sink writes Avro given a registry.
+
+    A source follows --format; a sink --output-format, else --format when that names a Kafka
+    value format (`--format csv` for the input files says nothing about a topic)."""
+    fmt, option = config.format, "--format"
+    if output:
+        if config.output_format is not None:
+            fmt, option = config.output_format, "--output-format"
+        elif fmt not in ("json", "jsonl", "avro"):
+            fmt = None
     if fmt in ("json", "jsonl"):
         return "json"
     if fmt in (None, "avro"):
         return fmt
     raise UserError(
-        f"kafka:{topic}: --format {fmt} is not a Kafka value format",
-        hint="Kafka values are JSON or Confluent Avro: --format json or --format avro",
+        f"kafka:{topic}: {option} {fmt} is not a Kafka value format",
+        hint=f"Kafka values are JSON or Confluent Avro: {option} json or {option} avro",
     )
 
 
@@ -563,7 +571,7 @@ class KafkaSink:
             self._producer = _client(Producer, conf)
         topic_partitions(self._producer, topic, config)
         self._encoder: ConfluentAvroEncoder | None = None
-        fmt = value_format(topic, config)
+        fmt = value_format(topic, config, output=True)
         if not self._dead_letters and fmt in ("avro", None):
             # Avro when asked for (a registry is then required), or when a registry is set
             registry = _registry(topic, config, needed=fmt == "avro")
@@ -619,6 +627,15 @@ class KafkaSink:
     def position(self) -> dict[str, Any]:
         """Where this run's output ends in each partition (after a flush)."""
         return self._ledger.position() if self._ledger is not None else {}
+
+    def prepare(self) -> dict[str, Any]:
+        """Every record delivered (inside the job's open transaction, with checkpoints)."""
+        self.flush()
+        return self.position()
+
+    def commit(self, checkpoint_id: int) -> None:
+        """Nothing of its own: the job's KafkaTransaction commits every Kafka output and the
+        input offsets together (gress_cep.runtime.job.Job.commit)."""
 
     def flush(self) -> None:
         """Wait until every record is delivered; raise if any could not be."""

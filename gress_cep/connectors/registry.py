@@ -6,11 +6,16 @@ are shared by the producing and consuming sides of one process).
 
 Client settings (`basic.auth.user.info`, `ssl.ca.location`, `max.retries`, ...) come from
 `--kafka-config schema.registry.KEY=VALUE`, the prefix convention of Confluent's own tools.
+
+A URL may carry credentials (`https://USER:PASSWORD@host`): every message of this module shows
+it masked (`https://USER:***@host`), and so are the messages of the client and its HTTP library
+that it quotes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
@@ -30,6 +35,24 @@ _NUMERIC = {
     "cache.capacity",
     "cache.latest.ttl.sec",
 }
+
+# `scheme://user:password@`: the password is what gets masked (the user name is kept)
+_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]*@")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
+
+
+def masked(text: str, url: str | None = None) -> str:
+    """`text` with the password of every URL in it replaced by `***`; with `url`, also any
+    other appearance of that URL's password (a client may quote it apart from the URL)."""
+    shown = _CREDENTIALS.sub(r"\1***@", text)
+    if url:
+        userinfo = _USERINFO.match(url)
+        if userinfo is not None:
+            _, sep, password = url[userinfo.end(1) : userinfo.end() - 1].partition(":")
+            if sep and password:
+                shown = shown.replace(password, "***")
+    return shown
+
 
 _clients: dict[tuple[str, tuple[tuple[str, str], ...]], SchemaRegistryClient] = {}
 
@@ -75,7 +98,7 @@ def _new_client(conf: dict[str, Any]) -> SchemaRegistryClient:
         return SchemaRegistryClient.new_client(conf)
     except (ValueError, TypeError) as err:
         raise UserError(
-            f"schema registry {conf['url']}: {err}",
+            masked(f"schema registry {conf['url']}: {err}", conf["url"]),
             hint="give an http(s):// URL; client settings go in "
             f"--kafka-config {SETTINGS_PREFIX}KEY=VALUE",
         ) from None
@@ -88,7 +111,7 @@ def _check_reachable(client: SchemaRegistryClient, url: str) -> None:
     except SchemaRegistryError as err:
         if err.http_status_code in (401, 403):
             raise UserError(
-                f"schema registry {url} refused access: {err.error_message}",
+                masked(f"schema registry {url} refused access: {err.error_message}", url),
                 hint="pass credentials with --kafka-config "
                 f"{SETTINGS_PREFIX}basic.auth.user.info=USER:PASSWORD",
             ) from None
@@ -101,7 +124,7 @@ def _check_reachable(client: SchemaRegistryClient, url: str) -> None:
 
 def unreachable(url: str, err: Exception) -> UserError:
     return UserError(
-        f"schema registry {url} does not answer ({type(err).__name__}: {err})",
+        masked(f"schema registry {url} does not answer ({type(err).__name__}: {err})", url),
         hint="check --schema-registry (env GRESS_SCHEMA_REGISTRY) and that the registry runs",
     )
 
@@ -113,16 +136,16 @@ def fetch_schema(client: SchemaRegistryClient, url: str, schema_id: int) -> Any 
     except SchemaRegistryError as err:
         if err.http_status_code == 404:
             return None
-        raise UserError(f"schema registry {url}: {err}") from None
+        raise UserError(masked(f"schema registry {url}: {err}", url)) from None
     except Exception as err:  # transport errors, after the client's own retries
         raise unreachable(url, err) from None
     if schema.schema_type not in (None, "AVRO"):
         raise UserError(
-            f"schema id {schema_id} in registry {url} is a {schema.schema_type} schema",
+            masked(f"schema id {schema_id} in registry {url} is a {schema.schema_type} schema"),
             hint="gress decodes Avro through the registry; JSON topics need no registry",
         )
     if schema.schema_str is None:  # the client's model allows an answer without the text
-        raise UserError(f"schema registry {url} sent no schema text for id {schema_id}")
+        raise UserError(masked(f"schema registry {url} sent no schema text for id {schema_id}"))
     return json.loads(schema.schema_str)
 
 
@@ -132,8 +155,11 @@ def register_schema(client: SchemaRegistryClient, url: str, subject: str, schema
         return client.register_schema(subject, Schema(json.dumps(schema), "AVRO"))
     except SchemaRegistryError as err:
         raise UserError(
-            f"schema registry {url} refused the schema for subject '{subject}': "
-            f"{err.error_message} (HTTP {err.http_status_code})",
+            masked(
+                f"schema registry {url} refused the schema for subject '{subject}': "
+                f"{err.error_message} (HTTP {err.http_status_code})",
+                url,
+            ),
             hint="the subject's compatibility setting may forbid the change; "
             "write to a new topic or relax the subject's compatibility",
         ) from None

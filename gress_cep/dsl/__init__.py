@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gress_cep.dsl import ast
-from gress_cep.dsl.ast import NOWHERE
+from gress_cep.dsl.ast import NOWHERE, Span
 from gress_cep.dsl.checker import check
 from gress_cep.dsl.errors import Diagnostic, Diagnostics, GressError
 from gress_cep.dsl.parser import parse_collecting
@@ -39,15 +39,25 @@ def load(
 
 
 def read_source(path: str | Path) -> str:
-    """The text of a pattern file; an unreadable file is one clear error, not a traceback."""
+    """The text of a pattern file; an unreadable file is one clear error, not a traceback.
+    Bytes that are not UTF-8 are reported at their line and column (in characters)."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8-sig")  # a byte-order mark is not text
-    except UnicodeDecodeError as exc:
-        problem = f"cannot read the file: it is not UTF-8 text (byte {exc.start})"
+        data = path.read_bytes()
     except OSError as exc:
         problem = f"cannot read the file: {exc.strerror or exc}"
-    raise GressError([Diagnostic("error", problem, NOWHERE)], str(path), "")
+        raise GressError([Diagnostic("error", problem, NOWHERE)], str(path), "") from None
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not text
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8")) + 1
+        problem = f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded"
+        span = Span(line, column, line, column + 1)
+        shown = data.decode("utf-8", "replace")
+        raise GressError([Diagnostic("error", problem, span)], str(path), shown) from None
 
 
 def load_file(path: str | Path) -> tuple[ast.Program, list[Diagnostic]]:

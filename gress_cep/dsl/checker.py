@@ -29,6 +29,9 @@ from gress_cep.dsl.source_text import SourceText
 _STATEMENT = re.compile(r"^[ \t]*(stream|model|view|pattern)[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 _TIME_TYPES = ("timestamp", "int", "float")
 _WINDOW_FIELDS: dict[str, Type] = {"window_start": "timestamp", "window_end": "timestamp"}
+# the numbers of `count N every M`, which the syntax tree keeps without their positions
+_COUNT_WINDOW = re.compile(r"\bcount\s+(\d+)(?:\s+every\s+(\d+))?")
+_MANY_OPEN_WINDOWS = 10_000  # per key: beyond this a window kind gets a warning
 
 
 def check(program: ast.Program, diag: Diagnostics, *, base_dir: Path | None = None) -> None:
@@ -279,7 +282,12 @@ class _Checker:
                 window = op
             elif isinstance(op, ast.AggregateOp):
                 # after an interrupted window, that window's error says it all
-                record = self.aggregate(op, window or interrupted, record, place, window is None)
+                key = self._stream_key(v)
+                if key is not None and key not in record.fields and not record.open:
+                    key = None  # dropped on the way (a `select` without it)
+                record = self.aggregate(
+                    op, window or interrupted, record, place, window is None, key
+                )
                 window = interrupted = None
             elif isinstance(op, ast.HavingOp):
                 if not isinstance(previous, ast.AggregateOp):
@@ -295,6 +303,19 @@ class _Checker:
         if window is not None:
             self._window_without_aggregate(window)
         return record
+
+    def _stream_key(self, v: ast.View) -> str | None:
+        """The `key` of the stream a view's records come from (None for a join)."""
+        seen: set[int] = set()
+        while isinstance(v.source, ast.SourceRef) and id(v) not in seen:
+            seen.add(id(v))
+            found = self.sources.get(v.source.name.text)
+            if isinstance(found, ast.Stream):
+                return found.key.text if found.key else None
+            if not isinstance(found, ast.View):
+                return None
+            v = found
+        return None
 
     def _window_without_aggregate(self, window: ast.WindowOp) -> None:
         self.diag.error(
@@ -362,8 +383,44 @@ class _Checker:
                 f"({op.size.text})",
                 hint="a longer step would skip records between windows",
             )
+        if op.kind == "count":
+            self.count_window(op)
+        elif op.size is not None and op.every is not None and op.size.ms >= op.every.ms > 0:
+            self.open_windows(
+                op.every.span,
+                -(-op.size.ms // op.every.ms),
+                f"'sliding {op.size.text} every {op.every.text}'",
+            )
         for key in op.by:
             self.exprs.field_type(record, key, place)
+
+    def count_window(self, op: ast.WindowOp) -> None:
+        """`count N every M`: the step must not be larger than the size (sizes of 0 are
+        syntax errors already)."""
+        found = _COUNT_WINDOW.search(self.text.text(op.span))
+        if found is None or found.group(2) is None:
+            return
+        size, step = int(found.group(1)), int(found.group(2))
+        offset = self.text.offset(op.span.line, op.span.column) + found.start(2)
+        line, column = self.text.position(offset)
+        span = ast.Span(line, column, line, column + len(found.group(2)))
+        if step > size >= 1:
+            self.diag.error(
+                span,
+                f"a count window's step ({step}) must not be larger than its size ({size})",
+                hint="a larger step would skip records between windows",
+            )
+        elif size >= step >= 1:
+            self.open_windows(span, -(-size // step), f"'count {size} every {step}'")
+
+    def open_windows(self, span: ast.Span, windows: int, window: str) -> None:
+        if windows > _MANY_OPEN_WINDOWS:
+            self.diag.warning(
+                span,
+                f"{window} keeps up to {windows:,} windows open per key: every record is in "
+                "each of them",
+                hint="a longer step keeps fewer; a tumbling window keeps one",
+            )
 
     def aggregate(
         self,
@@ -372,14 +429,22 @@ class _Checker:
         record: Record,
         place: str,
         misplaced: bool,
+        stream_key: str | None = None,
     ) -> Record:
+        """The windows' record: the group fields — the `by` fields, else the stream's key
+        (`stream_key`, when the records still carry it) — the bounds and the items."""
         if misplaced and window is None:
             self.diag.error(
                 op.span,
                 "'aggregate' must come right after a 'window'",
                 hint="e.g. '| window tumbling 1h by card_id | aggregate count() as n'",
             )
-        keys = [k.text for k in window.by] if window else list(record.fields)
+        if window is None:
+            keys = list(record.fields)
+        elif window.by:
+            keys = [k.text for k in window.by]
+        else:
+            keys = [stream_key] if stream_key else []
         ctx = Context(
             record,
             place,

@@ -229,7 +229,7 @@ class ExpressionChecker:
         left = self.value(expr.left, ctx)
         right = self.value(expr.right, ctx)
         if expr.op in ("==", "!=") and NULL in (left, right):
-            operand = expr.right if right == NULL else expr.left
+            operand = expr.left if right == NULL else expr.right  # the side that is not null
             other = self.text.snippet(operand.span) or "x"
             negation = "not " if expr.op == "!=" else ""
             self.diag.warning(

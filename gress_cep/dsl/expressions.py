@@ -17,6 +17,8 @@ Where names come from depends on the context, which a `Scope` decides:
   fields, `a.f` the event bound to an earlier variable, aggregates read the partial match's
   running aggregate slots (DSL §3.2 running semantics).
 - `MatchScope`: `emit` over a complete (or timed-out) match: variables' event lists.
+- `WindowResultScope`: an `aggregate` item over a closed window: `by` fields and the window's
+  aggregate results.
 """
 
 from __future__ import annotations
@@ -412,6 +414,37 @@ class MatchScope(_VariableScope):
         return f"_{kind}_values([{value} for e in m.get({var!r}, ())])"
 
 
+class WindowAggregates:
+    """The distinct aggregates of a window's `aggregate` items, in order of appearance: each is
+    kept once per window (`sum(amount)` in two items is one running sum)."""
+
+    def __init__(self) -> None:
+        self.calls: list[ast.Call] = []
+        self._index: dict[ast.Call, int] = {}  # nodes are equal without their spans
+
+    def slot(self, node: ast.Call) -> int:
+        if node not in self._index:
+            self._index[node] = len(self.calls)
+            self.calls.append(node)
+        return self._index[node]
+
+
+class WindowResultScope(Scope):
+    """An `aggregate` item over a closed window: bare names are `by` fields of the output
+    record `r` (the checker allows no others), aggregates the window's results `a`."""
+
+    params = ("r", "a")
+
+    def __init__(self, aggregates: WindowAggregates) -> None:
+        self.aggregates = aggregates
+
+    def ref(self, gen: _Generator, node: ast.Ref) -> str:
+        return f"r.get({node.name!r})"
+
+    def aggregate(self, gen: _Generator, node: ast.Call) -> str:
+        return f"a[{self.aggregates.slot(node)}]"
+
+
 def _aggregate_var(node: ast.Call) -> str:
     """The variable an aggregate ranges over (checked: exactly one)."""
     if not node.args:
@@ -670,6 +703,14 @@ def compile_match_expression(
     return _build(expr, MatchScope(variables), "emit_expr", as_bool=False)
 
 
+def compile_window_item(
+    expr: ast.Expr, aggregates: WindowAggregates
+) -> Callable[[Record, list[Any]], Any]:
+    """An `aggregate` item: f(output record so far, the window's aggregate results) -> value.
+    The aggregates it uses are added to `aggregates`."""
+    return _build(expr, WindowResultScope(aggregates), "window_item", as_bool=False)
+
+
 def compile_slot_update(
     slots: SlotTable, var: str
 ) -> Callable[[tuple[Any, ...], Record], tuple[Any, ...]] | None:
@@ -717,6 +758,58 @@ def compile_slot_update(
 
 def _identifier(text: str) -> str:
     return re.sub(r"\W", "_", text)
+
+
+def expression_text(node: ast.Expr) -> str:
+    """An expression written back in the language, for messages (`amount * qty`)."""
+    match node:
+        case ast.Literal(value=None):
+            return "null"
+        case ast.Literal(value=bool(v)):
+            return "true" if v else "false"
+        case ast.Literal(value=str(v)):
+            return _quoted(v.replace("\\", "\\\\"))
+        case ast.Literal(value=v):
+            return repr(v)
+        case ast.Duration(text=text):
+            return text
+        case ast.Ref(name=name):
+            return name
+        case ast.Attr(obj=obj, name=name):
+            return f"{expression_text(obj)}.{name}"
+        case ast.Call(func=func, args=args):
+            return f"{func}({', '.join(map(expression_text, args))})"
+        case ast.Unary(op="not", operand=o):
+            return f"not {_operand_text(o)}"
+        case ast.Unary(operand=o):
+            return f"-{_operand_text(o)}"
+        case ast.Binary(op=op, left=l, right=r):
+            return f"{_operand_text(l)} {op} {_operand_text(r)}"
+        case ast.InList(operand=o, items=items, negated=neg):
+            listed = ", ".join(map(expression_text, items))
+            return f"{_operand_text(o)} {'not in' if neg else 'in'} [{listed}]"
+        case ast.Between(operand=o, low=lo, high=hi, negated=neg):
+            word = "not between" if neg else "between"
+            return f"{_operand_text(o)} {word} {_operand_text(lo)} and {_operand_text(hi)}"
+        case ast.IsNull(operand=o, negated=neg):
+            return f"{_operand_text(o)} is {'not ' if neg else ''}null"
+        case ast.Matches(operand=o, regex=rx, negated=neg):
+            word = "not matches" if neg else "matches"
+            return f"{_operand_text(o)} {word} {_quoted(rx)}"
+        case ast.ListExpr(items=items):
+            return f"[{', '.join(map(expression_text, items))}]"
+    return type(node).__name__
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+def _operand_text(node: ast.Expr) -> str:
+    """Operators inside operators are parenthesized: the message need not know precedence."""
+    text = expression_text(node)
+    compound = ast.Binary | ast.Unary | ast.InList | ast.Between | ast.IsNull | ast.Matches
+    return f"({text})" if isinstance(node, compound) else text
 
 
 def output_name(item: ast.SelectItem) -> str:

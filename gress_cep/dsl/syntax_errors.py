@@ -210,6 +210,9 @@ def explain(
     typo = _operator_typo(diag, rest, at.line, at.column, _in_match(lines, at.line))
     if typo is not None:
         return typo
+    misspelt = _misspelt_clause(at, lines, diag)
+    if misspelt is not None:
+        return misspelt
     if tok.type == "VBAR" and "OR" in expected:
         diag.error(at.span, "unexpected '|'", hint="write 'or' to combine conditions")
         return at.fix("or")
@@ -405,6 +408,31 @@ def _unexpected_name(
         return "blank"
     diag.error(at.span, f"unexpected '{text}'", hint=_expected_hint(expected, parser))
     return "blank"
+
+
+def _misspelt_clause(at: _At, lines: list[str], diag: Diagnostics) -> Recovery | None:
+    """A line whose first word is close to a clause keyword of its statement, and whose error is
+    right after that word: the keyword misspelt. After a `where` block, `withn 10s` reads as a
+    variable `withn` that lacks its ':', and the error falls on `10s`."""
+    line_text = lines[at.line - 1] if at.line - 1 < len(lines) else ""
+    first = re.match(r"([ \t]*)([A-Za-z_][A-Za-z0-9_]*)", line_text)
+    if first is None:
+        return None
+    word, column, end = first.group(2), first.end(1) + 1, first.end() + 1
+    between = line_text[end - 1 : at.column - 1]
+    if at.column <= column or between.strip() or line_text[end - 1 :].lstrip().startswith(":"):
+        return None
+    statement = _enclosing_statement(lines, at.line)
+    if statement is None or word in STATEMENT_KEYWORDS:
+        return None
+    keyword = _closest(word, CLAUSE_KEYWORDS[statement])
+    if keyword is None:
+        return None
+    diag.error(
+        Span(at.line, column, at.line, end),
+        f"unknown clause '{word}' in {statement} (did you mean '{keyword}'?)",
+    )
+    return Fix(at.line, column, end, keyword)
 
 
 def _unknown_clause(text: str, at: _At, statement: str, rest: str, diag: Diagnostics) -> Recovery:

@@ -4,7 +4,8 @@ The matrix is built column by column with `np.fromiter` over a C-level getter (`
 plain field), which keeps the per-row Python work to a minimum. A column that does not convert
 cleanly (a missing field, a string that is not a number) is rebuilt the slow way, value by
 value, so that only that column pays. Null and unconvertible values become NaN, and the rows
-holding one are reported as incomplete: they are not sent to the model.
+holding one, or an infinity (`x * 1e308`), are reported as incomplete: they are not sent to the
+model. A bool is the number it stands for: true 1.0, false 0.0.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def feature_matrix(
     features: Sequence[Feature], records: Sequence[Record], dtype: type[np.generic] = np.float64
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The matrix [N, k] of `records` (NaN where a value is missing or not a number), and a
-    boolean mask of the incomplete rows (None when every row is complete)."""
+    boolean mask of the incomplete rows: a value missing, not a number, or not finite (None
+    when every row is complete)."""
     n = len(records)
     matrix = np.empty((n, len(features)), dtype=dtype)
     for j, feature in enumerate(features):
@@ -68,5 +70,5 @@ def feature_matrix(
             matrix[:, j] = np.fromiter(map(feature.fast, records), dtype, n)
         except (KeyError, TypeError, ValueError, OverflowError):
             matrix[:, j] = np.array([_number(feature.value(r)) for r in records], dtype=dtype)
-    incomplete = np.asarray(np.isnan(matrix).any(axis=1))
+    incomplete = np.asarray(~np.isfinite(matrix).all(axis=1))
     return matrix, incomplete if incomplete.any() else None

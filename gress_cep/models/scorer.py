@@ -36,9 +36,10 @@ class Failure:
 class ScoredRows:
     """The result for a batch of N records, row by row.
 
-    A score is None when the row had a missing or non-numeric feature (it was not sent to the
-    model) or when its inference failed (then it is also listed in `failures`); `variants[i]` is
-    the file that scored row i, None when none did.
+    A score is None when the row had a missing, non-numeric or non-finite feature, or one the
+    model's input type cannot hold (it was not sent to the model), or when its inference failed
+    (then it is also listed in `failures`); `variants[i]` is the file that scored row i, None
+    when none did.
     """
 
     scores: list[Any]
@@ -137,6 +138,13 @@ class Scorer:
                 indexes = complete_rows
             else:
                 indexes = positions if complete_rows is None else complete_rows[positions]
+            fit = model.fits(rows)
+            if fit is not None:  # values the model's input type cannot hold: as if missing
+                self.incomplete_rows += int(np.count_nonzero(~fit))
+                rows = rows[fit]
+                indexes = (np.arange(n) if indexes is None else indexes)[fit]
+                if not len(rows):
+                    continue
             try:
                 scores = _timed_run(model, rows, stats)
             except Exception as exc:  # any inference error: the rows go to dead letters
@@ -149,11 +157,16 @@ class Scorer:
 
         for model, stats in zip(self.shadows, self.shadow_stats, strict=True):
             shadow: list[Any] = [None] * n
-            if len(matrix):
+            rows, indexes = matrix, complete_rows
+            fit = model.fits(rows) if len(rows) else None
+            if fit is not None:
+                rows = rows[fit]
+                indexes = (np.arange(n) if indexes is None else indexes)[fit]
+            if len(rows):
                 try:
-                    shadow = _place(shadow, complete_rows, _timed_run(model, matrix, stats))
+                    shadow = _place(shadow, indexes, _timed_run(model, rows, stats))
                 except Exception:  # a shadow never disturbs the stream: counted, not raised
-                    stats.failed_rows += len(matrix)
+                    stats.failed_rows += len(rows)
             result.shadows.append(shadow)
         return result
 

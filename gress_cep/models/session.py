@@ -107,6 +107,27 @@ class OnnxModel:
         except Mismatch as exc:
             raise UserError(f"model {label}: {exc.message}", exc.hint) from exc
 
+    def fits(self, matrix: np.ndarray) -> np.ndarray | None:
+        """Which rows of a matrix of finite values its input tensors can hold (1e39 does not fit
+        a float32, 1e19 not an int64); None when every row fits."""
+        b = self.inputs
+        dtypes = b.dtypes * matrix.shape[1] if b.layout == "matrix" else b.dtypes
+        ok: np.ndarray | None = None
+        for j, dtype in enumerate(dtypes[: matrix.shape[1]]):
+            kind = np.dtype(dtype)
+            column = matrix[:, j]
+            if kind.kind == "f":
+                fit = np.abs(column) <= np.finfo(kind).max
+            elif kind.kind in "iu":
+                limits = np.iinfo(kind)
+                # values are truncated toward zero: anything short of max + 1 fits
+                fit = (column > float(limits.min) - 1) & (column < float(limits.max) + 1)
+            else:
+                continue
+            if not fit.all():
+                ok = fit if ok is None else ok & fit
+        return ok
+
     def feeds(self, matrix: np.ndarray) -> dict[str, np.ndarray]:
         """The input tensors for a float matrix [N, k] of complete rows."""
         b = self.inputs

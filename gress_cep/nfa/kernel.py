@@ -23,20 +23,35 @@ the brute-force reference matcher check it like any other code. The source is ke
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from gress_cep.dsl.expressions import BASE_NAMESPACE, inline_code
+from gress_cep.nfa.model import Nfa
+from gress_cep.nfa.runs import NEVER, KeyState, Record, Run, StatePlan
 from gress_cep.nfa.shared_buffer import Node
 
-if TYPE_CHECKING:
-    from gress_cep.nfa.matcher import Matcher, StatePlan
-
-Record = dict[str, Any]
 FeedFn = Callable[[list[tuple[int, Record]], int, list[Any], list[Any]], int]
-CondFn = Callable[[Record, Any], bool] | None
 
 
-def start_conditions(matcher: Matcher) -> list[Callable[[Record, Any], bool]] | None:
+class KernelHost(Protocol):
+    """What the generated code is built from: the matcher (gress_cep.nfa.matcher), whose
+    methods the generated source calls by name (`m._step`, `m._emit`, ...) for the rare paths."""
+
+    nfa: Nfa
+    plans: dict[int, StatePlan]
+    start: StatePlan
+    within: int | None
+    ttl: int | None
+    max_runs: int
+    keys: dict[Any, KeyState]
+    store: Any
+    timers: Any
+    _start_run: Run
+    _has_windows: bool
+    _timed: bool
+
+
+def start_conditions(matcher: KernelHost) -> list[Callable[[Record, Any], bool]] | None:
     """The take conditions reachable from the start state; None when an event can always
     start a match (a variable without condition, or a conditional PROCEED on the way)."""
     fns: list[Callable[[Record, Any], bool]] = []
@@ -57,7 +72,7 @@ def start_conditions(matcher: Matcher) -> list[Callable[[Record, Any], bool]] | 
     return fns
 
 
-def build_feed(matcher: Matcher, key_of: Callable[[Record], Any]) -> FeedFn:
+def build_feed(matcher: KernelHost, key_of: Callable[[Record], Any]) -> FeedFn:
     source = KernelSource(matcher, key_of)
     text = source.feed() + source.process()
     namespace = source.namespace
@@ -71,9 +86,7 @@ class KernelSource:
     """Writes the source of `feed` and `process` for one matcher and key function; every
     object the source refers to is put in `namespace` under a generated name."""
 
-    def __init__(self, matcher: Matcher, key_of: Callable[[Record], Any]) -> None:
-        from gress_cep.nfa.matcher import NEVER, KeyState, Run
-
+    def __init__(self, matcher: KernelHost, key_of: Callable[[Record], Any]) -> None:
         self.matcher = matcher
         self.key_of = key_of
         self.namespace: dict[str, Any] = dict(BASE_NAMESPACE)

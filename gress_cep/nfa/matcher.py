@@ -20,169 +20,25 @@ strategy discards.
 from __future__ import annotations
 
 import heapq
-import pickle
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from gress_cep.nfa.kernel import build_feed
-from gress_cep.nfa.model import Nfa, State
+from gress_cep.nfa.model import Nfa
+from gress_cep.nfa.runs import NEVER, Completed, KeyState, Record, Run, StatePlan
 from gress_cep.nfa.shared_buffer import Node, path, restore_nodes, snapshot_nodes
-from gress_cep.state.keys import encode_key
-from gress_cep.state.timers import sort_due
+from gress_cep.state import data_codec
+from gress_cep.state.keys import decode_key, encode_key
+from gress_cep.state.operator_state import (
+    KeyedState,
+    MemoryKeyed,
+    MemoryTimers,
+    StateCodec,
+    Timers,
+)
 
-Record = dict[str, Any]
-CondFn = Callable[[Record, Any], bool] | None
-NEVER = float("inf")
 END = 2**63 - 1  # the watermark at the end of input (an int: timer tables store int64)
-
-
-class Run:
-    """A partial match: where it stands, its last event, when it started, its aggregates."""
-
-    __slots__ = ("aggs", "deadline", "node", "prev_ts", "start_seq", "start_ts", "state")
-
-    def __init__(
-        self,
-        state: StatePlan,
-        node: Node | None,
-        start_ts: int,
-        prev_ts: int,
-        start_seq: int,
-        aggs: tuple[Any, ...],
-    ) -> None:
-        self.state = state
-        self.node = node
-        self.start_ts = start_ts
-        self.prev_ts = prev_ts
-        self.start_seq = start_seq
-        self.aggs = aggs
-        self.deadline = NEVER
-
-
-class StatePlan:
-    """A state's edges as plain tuples of (target plan, condition function or None)."""
-
-    __slots__ = (
-        "final",
-        "id",
-        "ignores",
-        "kills",
-        "label",
-        "pending",
-        "proceeds",
-        "simple",
-        "takes",
-        "update",
-        "var",
-        "window",
-    )
-
-    def __init__(self, state: State) -> None:
-        self.id = state.id
-        self.label = state.label
-        self.var = state.var
-        self.final = state.is_final
-        self.pending = state.is_pending
-        self.window = state.window_ms
-        self.takes: list[tuple[StatePlan, CondFn]] = []
-        self.ignores: list[tuple[StatePlan, CondFn]] = []
-        self.proceeds: list[tuple[StatePlan, CondFn]] = []
-        self.kills: list[CondFn] = []
-        self.update: Callable[[tuple[Any, ...], Record], tuple[Any, ...]] | None = None
-        self.simple = False  # no PROCEED and no KILL edges (set once the edges are known)
-
-
-@dataclass(slots=True)
-class Completed:
-    """A match (or timed-out partial match) ready for output."""
-
-    key: Any
-    node: Node | None
-    start_ts: int
-    end_ts: int
-    start_seq: int
-    timed_out: bool = False
-
-
-@dataclass(slots=True)
-class KeyState:
-    key: Any = None
-    runs: list[Run] = field(default_factory=list)
-    held: list[tuple[Any, ...]] = field(default_factory=list)  # heap for skip strategies
-    timer: int | None = None  # the deadline this key is registered for with the timers
-    last_ts: int = 0  # time of the key's latest event (state TTL)
-
-
-class KeyStore(Protocol):
-    """Where keyed state lives: a dict on the hot path, maybe spilling to disk
-    (gress_cep.state.cache.KeyedStateCache), or only the dict (MemoryKeys)."""
-
-    data: dict[Any, KeyState]
-    spilled: bool  # some keys may be on disk only: a miss must look there
-
-    def load(self, key: Any) -> KeyState | None: ...
-
-    def mark_dirty(self, key: Any) -> None: ...
-
-    def remove(self, key: Any) -> None: ...
-
-
-class Timers(Protocol):
-    """Deadlines of keys (gress_cep.state.timers.TimerTable, or MemoryTimers)."""
-
-    def register(self, deadline: int, key: Any) -> None: ...
-
-    def cancel(self, deadline: int, key: Any) -> None: ...
-
-    def pop_due(self, until: int) -> list[tuple[int, Any]]: ...
-
-
-class MemoryKeys:
-    """Keyed state of a run without checkpoints: just the dict."""
-
-    spilled = False
-
-    def __init__(self) -> None:
-        self.data: dict[Any, KeyState] = {}
-
-    def load(self, key: Any) -> KeyState | None:
-        return None
-
-    def mark_dirty(self, key: Any) -> None:
-        return None
-
-    def remove(self, key: Any) -> None:
-        self.data.pop(key, None)
-
-
-class MemoryTimers:
-    """One deadline per key in a heap; an entry cancelled or overwritten by a later
-    registration is skipped when it surfaces. Due timers come in TimerTable's order."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[int, int, Any]] = []
-        self._live: dict[Any, int] = {}
-        self._order = 0
-
-    def register(self, deadline: int, key: Any) -> None:
-        self._live[key] = deadline
-        self._order += 1
-        heapq.heappush(self._heap, (deadline, self._order, key))
-
-    def cancel(self, deadline: int, key: Any) -> None:
-        if self._live.get(key) == deadline:
-            del self._live[key]
-
-    def pop_due(self, until: int) -> list[tuple[int, Any]]:
-        due = []
-        heap, live = self._heap, self._live
-        while heap and heap[0][0] <= until:
-            deadline, _, key = heapq.heappop(heap)
-            if live.get(key) == deadline:
-                del live[key]
-                due.append((deadline, key))
-        return sort_due(due)
 
 
 @dataclass(slots=True)
@@ -225,9 +81,12 @@ class Matcher:
         self._finish_flags = HELD | (PENDING if any(p.pending for p in self.plans.values()) else 0)
         if keep_timeouts and self._has_windows:
             self._finish_flags |= TIMED
-        self.use_storage(MemoryKeys(), MemoryTimers())
+        # how a key's state is stored (version 1: a flags byte, then data_codec)
+        self._avg_slots = [i for i, s in enumerate(nfa.slots.slots) if s.kind == "avg"]
+        self.codec: StateCodec[KeyState] = StateCodec(1, encode_key_state, self.decode)
+        self.use_storage(MemoryKeyed(self.codec), MemoryTimers())
 
-    def use_storage(self, store: KeyStore, timers: Timers) -> None:
+    def use_storage(self, store: KeyedState[KeyState], timers: Timers) -> None:
         """Keep keyed state and timers there (a checkpointed job: spillable, on disk)."""
         self.store = store
         self.keys = store.data
@@ -236,7 +95,7 @@ class Matcher:
 
     def decode(self, data: bytes) -> KeyState:
         """A key's state read back from a table (its runs' deadlines derived again)."""
-        ks = decode_key_state(data, self.plans)
+        ks = decode_key_state(data, self.plans, self._avg_slots)
         for run in ks.runs:
             run.deadline = self._deadline(run)
         return ks
@@ -588,40 +447,56 @@ TIMED = 4  # a partial match with a window (times out at the end)
 
 
 def encode_key_state(ks: KeyState) -> bytes:
-    """A key's partial and held matches as bytes: a flags byte, then a pickle. Nodes shared
-    between runs (the shared buffer's common prefixes) are written once."""
+    """A key's partial and held matches as bytes: a flags byte, then plain data
+    (gress_cep.state.data_codec). Nodes shared between runs (the shared buffer's common
+    prefixes) are written once; the key as its stable bytes (gress_cep.state.keys), in hex."""
     heads = [r.node for r in ks.runs] + [h[-1].node for h in ks.held]
     rows, ids = snapshot_nodes(heads)
     runs = [
-        (r.state.id, ids[i], r.start_ts, r.prev_ts, r.start_seq, r.aggs)
+        [r.state.id, ids[i], r.start_ts, r.prev_ts, r.start_seq, r.aggs]
         for i, r in enumerate(ks.runs)
     ]
     held = []
     base = len(ks.runs)
     for j, entry in enumerate(ks.held):
         c: Completed = entry[-1]
-        held.append((entry[:-1], ids[base + j], c.start_ts, c.end_ts, c.start_seq, c.timed_out))
+        held.append([entry[:-1], ids[base + j], c.start_ts, c.end_ts, c.start_seq, c.timed_out])
     flags = HELD if ks.held else 0
     for r in ks.runs:
         if r.state.pending:
             flags |= PENDING
         if r.deadline != NEVER:
             flags |= TIMED
-    body = pickle.dumps((ks.key, ks.timer, ks.last_ts, rows, runs, held), protocol=5)
-    return bytes((flags,)) + body
+    body = [encode_key(ks.key).hex(), ks.timer, ks.last_ts, rows, runs, held]
+    return bytes((flags,)) + data_codec.dumps(body)
 
 
-def decode_key_state(data: bytes, plans: dict[int, StatePlan]) -> KeyState:
-    key, timer, last_ts, rows, runs, held = pickle.loads(memoryview(data)[1:])
+def decode_key_state(
+    data: bytes, plans: dict[int, StatePlan], avg_slots: list[int] | None = None
+) -> KeyState:
+    """The KeyState `encode_key_state` wrote; `avg_slots`: which aggregate slots hold
+    (sum, count) pairs (stored as lists, made tuples again)."""
+    hex_key, timer, last_ts, rows, runs, held = data_codec.loads(memoryview(data)[1:])
+    key = decode_key(bytes.fromhex(hex_key))
     nodes = restore_nodes(rows)
 
     def node(i: int) -> Node | None:
         return nodes[i] if i >= 0 else None
 
+    def aggs_of(stored: list[Any]) -> tuple[Any, ...]:
+        values = list(stored)
+        for i in avg_slots or ():
+            values[i] = tuple(values[i])
+        return tuple(values)
+
     ks = KeyState(key=key, timer=timer, last_ts=last_ts)
-    ks.runs = [Run(plans[sid], node(n), st, pt, ss, aggs) for sid, n, st, pt, ss, aggs in runs]
-    ks.held = [
-        (*order, Completed(key, node(n), st, et, ss, to)) for order, n, st, et, ss, to in held
+    ks.runs = [
+        Run(plans[sid], node(n), st, pt, ss, aggs_of(aggs)) for sid, n, st, pt, ss, aggs in runs
     ]
+    ks.held = []
+    for order, n, st, et, ss, to in held:
+        first, last, seqs, variables, tie = order
+        entry = (first, last, tuple(seqs), tuple(variables), tie)
+        ks.held.append((*entry, Completed(key, node(n), st, et, ss, to)))
     heapq.heapify(ks.held)
     return ks

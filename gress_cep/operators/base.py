@@ -1,50 +1,64 @@
-"""The contract between the pipeline and a view operator (where, select, score, window, ...).
+"""The one contract between the pipeline and every operator: where, select, score, window,
+pattern (and joins, lookups, unions to come).
 
-Records travel as `Timed` pairs: (event time in epoch ms, record). Operators work on lists of
-them — batches on the hot path. An operator that holds records back (micro-batching, windows)
-also holds back the watermark: the pipeline never lets the watermark pass a record an operator
-still holds, so nothing downstream sees it as late.
+Records travel as `Timed` pairs: (event time in epoch ms, record), in lists — batches on the
+hot path. An operator has three entry points, each returning the records it sends downstream:
+
+- `process(batch, now)`: records in (in arrival order; `now` is wall-clock seconds);
+- `on_watermark(watermark, now)`: event time reached `watermark` (no record with an earlier
+  time will come): windows close, partial matches time out, buffered events are released;
+- `finish()`: the end of input: release and close everything. The runtime calls it again
+  until it returns no record, so an operator holding much may hand it out in slices.
+
+plus `on_timer(now)` for wall-clock deadlines (a micro-batch's `delay`). Everything else an
+operator needs it gets from the runtime through its `OperatorContext` (`open(ctx)`): keyed
+state that spills to disk, event-time timers, operator-wide values, all checkpointed by the
+runtime with a versioned codec per state; and side outputs (timeouts, dead letters). An
+operator never pickles, never touches RocksDB or Kafka, and has no checkpoint code.
+
+An operator that holds records back (micro-batching) reports the earliest event time it
+holds (`held_watermark`): the pipeline never lets the watermark of anything downstream pass a
+record still held, so nothing downstream sees it as late.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gress_cep.connectors.base import DeadLetter, Record
+
+if TYPE_CHECKING:
+    from gress_cep.state.operator_state import OperatorContext
 
 Timed = tuple[int, Record]
 
 
 class Operator(Protocol):
-    def process(self, batch: list[Timed], now: float) -> list[Timed]:
-        """Records in, records out (maybe fewer, maybe later). `now` is wall-clock seconds."""
+    name: str  # unique in the job: its state is stored under it
+
+    def open(self, ctx: OperatorContext) -> None:
+        """Take state handles and side outputs from the runtime (once, before any record)."""
         ...
 
-    def on_timer(self, now: float) -> list[Timed]:
-        """Records released because time passed (a micro-batch's delay expired)."""
-        ...
+    def process(self, batch: list[Timed], now: float) -> list[Timed]: ...
 
-    def on_watermark(self, watermark: int) -> list[Timed]:
-        """Records released because event time passed (a window closed)."""
-        ...
+    def on_watermark(self, watermark: int, now: float) -> list[Timed]: ...
+
+    def on_timer(self, now: float) -> list[Timed]: ...
+
+    def finish(self) -> list[Timed]: ...
 
     def held_watermark(self) -> int | None:
         """The earliest event time still held inside, or None when nothing is held."""
         ...
 
     def held_records(self) -> int:
-        """How many records are held inside (a checkpoint's count of them)."""
+        """How many input records are held inside (not yet passed on or consumed)."""
         ...
 
-    def flush(self) -> list[Timed]:
-        """Release everything held (end of input)."""
+    def counts(self) -> dict[str, int]:
+        """What the summary reports of it: `filtered`, `dead_letters`, `dropped`, ..."""
         ...
-
-    def snapshot(self) -> Any:
-        """Operator state for a checkpoint (JSON/msgpack-friendly plain data)."""
-        ...
-
-    def restore(self, state: Any) -> None: ...
 
 
 class DeadLetterCallback(Protocol):
@@ -52,15 +66,26 @@ class DeadLetterCallback(Protocol):
 
 
 class StatelessOperator:
-    """Base for operators that hold nothing: only `process` needs writing."""
+    """Base for operators that hold nothing across records: `process` and `counts` are theirs
+    to write; `filtered`/`dead_letters` are kept across restarts by the runtime."""
+
+    name = ""
+    filtered = 0
+    dead_letters = 0
+
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.value("counts", self._counts, self._restore_counts)
 
     def process(self, batch: list[Timed], now: float) -> list[Timed]:
         raise NotImplementedError
 
+    def on_watermark(self, watermark: int, now: float) -> list[Timed]:
+        return []
+
     def on_timer(self, now: float) -> list[Timed]:
         return []
 
-    def on_watermark(self, watermark: int) -> list[Timed]:
+    def finish(self) -> list[Timed]:
         return []
 
     def held_watermark(self) -> int | None:
@@ -69,11 +94,11 @@ class StatelessOperator:
     def held_records(self) -> int:
         return 0
 
-    def flush(self) -> list[Timed]:
-        return []
+    def counts(self) -> dict[str, int]:
+        return {"filtered": self.filtered, "dead_letters": self.dead_letters}
 
-    def snapshot(self) -> Any:
-        return None
+    def _counts(self) -> Any:
+        return [self.filtered, self.dead_letters]
 
-    def restore(self, state: Any) -> None:
-        return None
+    def _restore_counts(self, value: Any, restored: Any) -> None:
+        self.filtered, self.dead_letters = value

@@ -8,25 +8,21 @@ keep their arrival order). Matches and timed-out partial matches come out as out
 
 from __future__ import annotations
 
-import pickle
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
-from gress_cep.nfa.matcher import Completed, KeyState, Matcher, encode_key_state
+from gress_cep.nfa.matcher import Matcher
 from gress_cep.nfa.model import Nfa
+from gress_cep.nfa.runs import Completed
 from gress_cep.nfa.shared_buffer import events_by_variable
 from gress_cep.operators.base import Timed
+from gress_cep.operators.ordering import EventTimeBuffer
 from gress_cep.runtime.watermarks import END_OF_TIME
-from gress_cep.state.backend import StateBackend, WriteBatch
-from gress_cep.state.cache import KeyedStateCache
-from gress_cep.state.timers import TimerTable
+from gress_cep.state.operator_state import KeyedState, OperatorContext, Restored
 
 Record = dict[str, Any]
 MatchFn = Callable[[dict[str, list[Record]], Record], Any]
-_TS = itemgetter(0)
 
 
 @dataclass(slots=True)
@@ -47,6 +43,9 @@ class PatternCounters:
 
 @dataclass(slots=True)
 class PatternOperator:
+    """A pattern on the operator contract: its main output is its matches, each at the time
+    of its last event; timed-out partial matches go to the `timeouts` side output."""
+
     nfa: Nfa
     key_of: Callable[[Record], Any]
     emit: Projection | None
@@ -54,15 +53,16 @@ class PatternOperator:
     max_runs_per_key: int = 10_000
     ttl_ms: int | None = None
     matcher: Matcher = field(init=False)
+    name: str = field(init=False)  # its state is stored under it
     counters: PatternCounters = field(default_factory=PatternCounters)
-    _buffer: list[Timed] = field(default_factory=list)
-    _sorted: bool = True
-    _last_ts: int = -(2**63)
+    _buffer: EventTimeBuffer = field(default_factory=EventTimeBuffer)
     _seq: int = 0
-    _cache: KeyedStateCache[KeyState] | None = None  # with a state backend (attach_state)
-    _timers: TimerTable | None = None
+    _finished: bool = False  # finish() ran: every key's state is done
+    _ctx: OperatorContext | None = None
+    _keys: KeyedState[Any] | None = None
 
     def __post_init__(self) -> None:
+        self.name = f"pattern:{self.nfa.name}"
         self.matcher = Matcher(
             self.nfa,
             keep_timeouts=self.timeout_emit is not None,
@@ -70,151 +70,109 @@ class PatternOperator:
             ttl_ms=self.ttl_ms,
         )
 
-    def attach_state(self, backend: StateBackend, max_keys_in_memory: int) -> None:
-        """Keyed state and timers in the job's state backend: checkpointed with it, and
-        spilled to disk beyond `max_keys_in_memory` keys."""
-        self._cache = KeyedStateCache(
-            backend,
-            f"keys:{self.nfa.name}",
-            encode_value=encode_key_state,
-            decode_value=self.matcher.decode,
-            max_entries=max_keys_in_memory,
-        )
-        self._timers = TimerTable(backend, f"timers:{self.nfa.name}")
-        self.matcher.use_storage(self._cache, self._timers)
+    def open(self, ctx: OperatorContext) -> None:
+        """Keyed NFA state and timers from the runtime; the events waiting for the
+        watermark and the counters as an operator-wide value."""
+        self._ctx = ctx
+        self._keys = ctx.keyed("keys", self.matcher.codec)
+        self.matcher.use_storage(self._keys, ctx.timers())
+        ctx.value("meta", self._snapshot, self._restore)
 
-    def maintain(self) -> None:
-        """Between rounds: bring memory back within bounds."""
-        if self._cache is not None and self._timers is not None:
-            self._cache.maybe_evict()
-            self._timers.maybe_spill()
-
-    @property
-    def name(self) -> str:
-        return self.nfa.name
-
-    def add(self, batch: list[Timed]) -> None:
+    # ------------------------------------------------------------------ the contract
+    def process(self, batch: list[Timed], now: float) -> list[Timed]:
         """Buffer events until the watermark passes them."""
-        if not batch:
-            return
-        if self._sorted:
-            last = self._last_ts
-            for ts, _ in batch:
-                if ts < last:
-                    self._sorted = False  # sort once, when the watermark releases events
-                    break
-                last = ts
-            else:
-                self._last_ts = last
-        self._buffer.extend(batch)
+        self._buffer.add(batch)
+        return []
 
-    def held_events(self) -> int:
-        return len(self._buffer)
-
-    def on_watermark(self, watermark: int) -> tuple[list[Record], list[Record]]:
+    def on_watermark(self, watermark: int, now: float) -> list[Timed]:
         """Process every buffered event at or before the watermark, then expire windows."""
-        buffer = self._buffer
         matches: list[Completed] = []
         timeouts: list[Completed] = []
-        if buffer:
-            if not self._sorted:
-                buffer.sort(key=_TS)  # stable: equal times keep arrival order
-                self._sorted = True
-                self._last_ts = buffer[-1][0]
-            cut = bisect_right(buffer, watermark, key=_TS)
-            if cut:
-                ready = buffer[:cut] if cut < len(buffer) else buffer
-                self._buffer = buffer[cut:] if cut < len(buffer) else []
-                self._run(ready, matches, timeouts)
+        ready = self._buffer.release(watermark)
+        if ready:
+            self._run(ready, matches, timeouts)
         if watermark < END_OF_TIME:  # the end of time is `finish`'s: it closes all at once
             m, t = self.matcher.advance(watermark)
             matches.extend(m)
             timeouts.extend(t)
         return self._records(matches, timeouts)
 
-    def finish(self) -> tuple[list[Record], list[Record]]:
-        """End of input: everything buffered is processed, every window closes."""
+    def on_timer(self, now: float) -> list[Timed]:
+        return []
+
+    def finish(self) -> list[Timed]:
+        """End of input: everything buffered is processed, every window closes (at once: a
+        second call has nothing left)."""
+        if self._finished:
+            return []
+        self._finished = True
         matches: list[Completed] = []
         timeouts: list[Completed] = []
-        if self._buffer:
-            if not self._sorted:
-                self._buffer.sort(key=_TS)
-            ready, self._buffer = self._buffer, []
+        ready = self._buffer.release_all()
+        if ready:
             self._run(ready, matches, timeouts)
-        m, t = self.matcher.finish(self._cache.disk_only() if self._cache is not None else ())
+        m, t = self.matcher.finish(self._keys.disk_only() if self._keys is not None else ())
         matches.extend(m)
         timeouts.extend(t)
         return self._records(matches, timeouts)
+
+    def held_watermark(self) -> int | None:
+        return None  # what it holds it releases in time order: never behind its watermark
+
+    def held_records(self) -> int:
+        return len(self._buffer)
+
+    def counts(self) -> dict[str, int]:
+        c, stats = self.counters, self.matcher.stats
+        return {
+            "processed": c.processed,
+            "matches": c.matches,
+            "timeouts": c.timeouts,
+            "dropped": c.dropped,
+            "held": len(self._buffer),
+            "dropped_partial_matches": stats.dropped_runs,
+            "ttl_expired": stats.ttl_expired,
+        }
 
     def _run(self, ready: list[Timed], matches: list[Completed], timeouts: list[Completed]) -> None:
         self._seq = self.matcher.feed(ready, self.key_of, self._seq, matches, timeouts)
         self.counters.processed += len(ready)
 
-    # ------------------------------------------------------------------ checkpoints
-    def snapshot_into(self, batch: WriteBatch, table: str) -> None:
-        """The keyed state that changed since the last checkpoint, the timers, and the rest:
-        events waiting for the watermark, counters."""
-        if self._cache is not None and self._timers is not None:
-            self._cache.flush_into(batch)
-            self._timers.flush_into(batch)
+    # ------------------------------------------------------------------ state
+    def _snapshot(self) -> Any:
         c = self.counters
-        meta = {
-            "buffer": self._buffer,
-            "sorted": self._sorted,
-            "last_ts": self._last_ts,
+        return {
+            "buffer": self._buffer.snapshot(),
             "seq": self._seq,
             "counters": [c.processed, c.matches, c.timeouts, c.dropped],
             "matcher": self.matcher.meta(),
         }
-        batch.put(table, self.nfa.name.encode(), pickle.dumps(meta, protocol=5))
 
-    def restore_from(self, meta: dict[str, Any]) -> None:
-        self._buffer = list(meta["buffer"])
-        self._sorted = meta["sorted"]
-        self._last_ts = meta["last_ts"]
-        self._seq = meta["seq"]
+    def _restore(self, meta: Any, restored: Restored) -> None:
+        """A changed pattern keeps its counts (the run summary still adds up) and, when its
+        input did not change, the events that were waiting for the watermark: they were
+        read, not matched yet. Everything else of it starts afresh."""
         self.counters = PatternCounters(*meta["counters"])
-        self.matcher.restore_meta(meta["matcher"])
-        if self._cache is not None and self._timers is not None:
-            self._cache.after_restore()  # keyed state loads from disk as keys come back
-            self._timers.after_restore()
-
-    def start_afresh(self, meta: dict[str, Any], backend: StateBackend, same_input: bool) -> int:
-        """Restore for a pattern that changed since the checkpoint: its counters, so that the
-        run summary still adds up, and — when its input did not change — the events that were
-        waiting for the watermark, which the new pattern matches. The keyed state and timers
-        the checkpoint left in the live tables are deleted: they belong to the old pattern, and
-        would otherwise come back when a key is read from disk after an eviction, or when one
-        of their timers fires. Returns how many waiting events were dropped."""
-        self.counters = PatternCounters(*meta["counters"])
-        self.matcher.restore_stats(meta["matcher"])
-        dropped = 0
-        if same_input:
-            self._buffer = list(meta["buffer"])
-            self._sorted = meta["sorted"]
-            self._last_ts = meta["last_ts"]
+        if not restored.changed:
+            self.matcher.restore_meta(meta["matcher"])
+        else:
+            self.matcher.restore_stats(meta["matcher"])
+        if restored.same_input:
+            self._buffer.restore(meta["buffer"])
             self._seq = meta["seq"]
         else:
-            dropped = len(meta["buffer"])
+            dropped = len(meta["buffer"][2])
             self.counters.dropped += dropped
-        if self._cache is not None and self._timers is not None:
-            batch = WriteBatch()
-            for table in (self._cache.table_name, self._timers.table_name):
-                for key, _ in backend.table(table).items():
-                    batch.delete(table, key)
-            if batch:
-                backend.write(batch)
-        return dropped
+            restored.dropped += dropped
 
     # ------------------------------------------------------------------ output records
-    def _records(
-        self, matches: list[Completed], timeouts: list[Completed]
-    ) -> tuple[list[Record], list[Record]]:
+    def _records(self, matches: list[Completed], timeouts: list[Completed]) -> list[Timed]:
         self.counters.matches += len(matches)
         self.counters.timeouts += len(timeouts)
-        out = [self._record(m, self.emit) for m in matches]
-        late = [self._record(t, self.timeout_emit) for t in timeouts] if self.timeout_emit else []
-        return out, late
+        if timeouts and self.timeout_emit is not None:
+            assert self._ctx is not None, "opened by the runtime before any record"
+            self._ctx.timeouts([self._record(t, self.timeout_emit) for t in timeouts])
+        return [(m.end_ts, self._record(m, self.emit)) for m in matches]
 
     def _record(self, done: Completed, projection: Projection | None) -> Record:
         by_var = events_by_variable(done.node)

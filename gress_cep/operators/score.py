@@ -23,6 +23,7 @@ from gress_cep.models.fields import shadow_fields, variant_field
 from gress_cep.models.scorer import Scorer
 from gress_cep.models.stats import VariantStats
 from gress_cep.operators.base import DeadLetterCallback, Timed
+from gress_cep.state.operator_state import OperatorContext, Restored
 
 DEFAULT_BATCH = 512
 DEFAULT_DELAY_MS = 0  # score what each input batch brings at once; a delay only helps trickles
@@ -51,6 +52,8 @@ class ScoreOperator:
         self.variant_field = variant_field(alias) if record_variant else None
         self.shadow_fields = shadow_fields(alias, len(scorer.shadows))
         self.dead_letters = 0
+        self.dropped = 0  # waiting to be scored when a restart found the view changed
+        self.name = f"score:{alias}"
         self._pending: list[Timed] = []
         self._since: float | None = None  # wall-clock arrival of the oldest pending row
 
@@ -73,6 +76,9 @@ class ScoreOperator:
         )
 
     # ---------------------------------------------------------------- Operator protocol
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.value("pending", self._snapshot, self._restore)
+
     def process(self, batch: list[Timed], now: float) -> list[Timed]:
         if not batch:
             return self.on_timer(now)
@@ -90,7 +96,7 @@ class ScoreOperator:
         deadline = self.deadline()
         if deadline is None or now < deadline:
             return []
-        return self.flush()
+        return self.finish()
 
     def deadline(self) -> float | None:
         """When (wall clock, seconds) `on_timer` must next be called; None when nothing waits."""
@@ -98,7 +104,7 @@ class ScoreOperator:
             return None
         return self._since + self.delay
 
-    def on_watermark(self, watermark: int) -> list[Timed]:
+    def on_watermark(self, watermark: int, now: float) -> list[Timed]:
         return []
 
     def held_watermark(self) -> int | None:
@@ -109,7 +115,10 @@ class ScoreOperator:
     def held_records(self) -> int:
         return len(self._pending)
 
-    def flush(self) -> list[Timed]:
+    def counts(self) -> dict[str, int]:
+        return {"dead_letters": self.dead_letters, "dropped": self.dropped}
+
+    def finish(self) -> list[Timed]:
         out: list[Timed] = []
         for start in range(0, len(self._pending), self.batch):
             out += self._score(self._pending[start : start + self.batch])
@@ -117,15 +126,24 @@ class ScoreOperator:
         self._since = None
         return out
 
-    def snapshot(self) -> Any:
+    def _snapshot(self) -> Any:
         return {
             "pending": [[t, record] for t, record in self._pending],
             "dead_letters": self.dead_letters,
+            "dropped": self.dropped,
         }
 
-    def restore(self, state: Any) -> None:
-        self._pending = [(t, record) for t, record in (state or {}).get("pending", [])]
-        self.dead_letters = (state or {}).get("dead_letters", 0)
+    def _restore(self, state: Any, restored: Restored) -> None:
+        """Counts always come back; the rows that waited only when the view is unchanged
+        (a changed view's rows are dropped, and counted)."""
+        self.dead_letters = state["dead_letters"]
+        self.dropped = state.get("dropped", 0)
+        pending = [(t, record) for t, record in state["pending"]]
+        if restored.changed:
+            self.dropped += len(pending)
+            restored.dropped += len(pending)
+            return
+        self._pending = pending
         # the restored rows have waited already: the next timer call scores them
         self._since = float("-inf") if self._pending else None
 

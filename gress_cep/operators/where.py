@@ -18,9 +18,3 @@ class WhereOperator(StatelessOperator):
         out = [item for item in batch if keep(item[1])]
         self.filtered += len(batch) - len(out)
         return out
-
-    def snapshot(self) -> Any:
-        return {"filtered": self.filtered}
-
-    def restore(self, state: Any) -> None:
-        self.filtered = state["filtered"]

@@ -50,6 +50,7 @@ class JobSpec:
     outputs: Outputs
     config: ConnectorConfig
     patterns: list[str] | None = None
+    views: list[str] | None = None  # views whose records are written (--view)
     state_dir: Path | None = None  # None: ./.gress/state/<job id>
     checkpoint_interval_s: float | None = 10.0  # None: no state, no checkpoints
     max_keys_in_memory: int = 100_000  # per pattern; beyond, keyed state spills to disk
@@ -64,6 +65,7 @@ class JobSpec:
             "inputs": [f"{stream}={spec}" for stream, spec in self.inputs],
             "outputs": {role: spec for role, spec in self.outputs.items()},
             "patterns": sorted(self.patterns) if self.patterns else None,
+            **({"views": sorted(self.views)} if self.views else {}),
         }
 
     def job_id(self) -> str:
@@ -249,11 +251,11 @@ class Job:
         for out in self.pipeline.rounds():
             self.sinks.write(out)
             yield out
-            if self.coordinator.due():
+            if self.coordinator.due() and not self.pipeline.finishing:
                 self.coordinator.checkpoint()
         if self.stateful:
             # the last checkpoint: a finished run is not resumed; a stopped one is
-            self.coordinator.checkpoint(finished=not self.pipeline.stopping)
+            self.coordinator.checkpoint(finished=self.pipeline.completed)
         else:
             for sink in self.sinks.all():
                 sink.flush()
@@ -279,13 +281,7 @@ class Job:
             sink = self.sinks.by_role.get(role)
             if sink is None:
                 continue
-            sink.flush()
-            sync = getattr(sink, "sync", None)
-            if sync is not None:
-                sync()  # durable on disk, not only handed to the operating system
-            position = getattr(sink, "position", None)
-            if position is not None:
-                out[f"{role}={spec}"] = position()
+            out[f"{role}={spec}"] = sink.prepare()
         return out
 
     def source_positions(self) -> dict[str, dict[str, Any]]:
@@ -295,6 +291,8 @@ class Job:
         positions = info.metadata["positions"]
         if self.transaction is not None:
             self.transaction.commit(info.checkpoint_id, positions)
+        for sink in self.sinks.all():
+            sink.commit(info.checkpoint_id)
         # the transaction commits the offsets under the job's own group; the inputs of a
         # --group commit them to that group as well, where a partition's next owner reads them
         for key, source in self._inputs:

@@ -1,44 +1,41 @@
-"""The run loop: sources -> event time -> views -> patterns -> outputs (ARCHITECTURE.md, data flow).
+"""The run loop: sources -> event time -> operator chains -> outputs (ARCHITECTURE.md, data flow).
 
 One thread, batches on the hot path. Each round polls every source once, stamps the records with
 their event time (late ones go to the late output, undecodable ones to the dead letters), pushes
-them through the views into the patterns' buffers, then advances each stream's watermark and
-lets the patterns process what the watermark released. `rounds()` yields what each round
-produced; the CLI writes it to sinks, the Python API hands matches to the caller.
+them through the operator chains below their stream — views (where, select, score, window) and
+patterns, all on the one operator contract of gress_cep.operators.base — then advances each
+stream's watermark down the same chains. `rounds()` yields what each round produced; the CLI
+writes it to sinks, the Python API hands matches to the caller.
+
+State belongs to the runtime: every operator gets its keyed state, timers and values from one
+StateRegistry (gress_cep.state.operator_state), which checkpoints and restores them all.
 """
 
 from __future__ import annotations
 
-import pickle
 import time
 from collections.abc import Iterator
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from gress_cep.connectors.base import Batch, DeadLetter, Source
-from gress_cep.operators.base import Timed
-from gress_cep.operators.pattern import PatternOperator
+from gress_cep.operators.base import Operator, Timed
 from gress_cep.runtime.event_time import describe, to_epoch_ms
 from gress_cep.runtime.gc_tuning import fewer_collections
-from gress_cep.runtime.plan import Plan, StreamPlan, ViewPlan
+from gress_cep.runtime.plan import Plan, StreamPlan
 from gress_cep.runtime.watermarks import NO_WATERMARK, WatermarkTracker
 from gress_cep.state.backend import StateBackend, WriteBatch
+from gress_cep.state.operator_state import Restored, StateRegistry
 
 Record = dict[str, Any]
 NO_LIMIT = 2**64  # a lateness that never moves the watermark: ts - 2**64 < NO_WATERMARK
-
-# state tables of a pipeline
-STREAMS = "streams"
-VIEWS = "views"
-PATTERNS = "patterns"
-FINGERPRINTS = "fingerprints"
 
 
 @dataclass(slots=True)
 class RoundOutput:
     """What one round produced, by output."""
 
-    matches: list[Record] = field(default_factory=list)
+    matches: list[Record] = field(default_factory=list)  # and the records of selected views
     timeouts: list[Record] = field(default_factory=list)
     late: list[Record] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -71,6 +68,33 @@ class PatternSummary:
     dropped: int  # never matched: waiting at a checkpoint when the pattern's input changed
     dropped_partial_matches: int
     ttl_expired: int
+    aggregated: int | None = None  # records a window upstream turned into the ones it reads
+
+    @property
+    def used(self) -> int:
+        """The records that reached the pattern, or the window before it."""
+        return self.processed if self.aggregated is None else self.aggregated
+
+
+@dataclass(slots=True)
+class ViewSummary:
+    """The per-view line of the summary, for a view whose records are an output (--view):
+    `records_in` = used + filtered + late + dead + held + dropped, where `used` is
+    `records_out`, or for a window view the records aggregated into its windows."""
+
+    name: str
+    records_in: int
+    records_out: int
+    late: int
+    dead_letters: int
+    filtered: int
+    held: int
+    dropped: int
+    aggregated: int | None = None
+
+    @property
+    def used(self) -> int:
+        return self.records_out if self.aggregated is None else self.aggregated
 
 
 class _Input:
@@ -84,43 +108,41 @@ class _Input:
         self.index = index
 
 
+class _Chain:
+    """Operators in a row (a view's, or a pattern's one); what the last one sends on goes to
+    the chains reading it and, when it is an output (`output` set), to the matches output."""
+
+    __slots__ = ("children", "name", "ops", "output", "records_out", "tag")
+
+    def __init__(self, name: str, ops: list[Operator]) -> None:
+        self.name = name  # "view NAME", "pattern NAME"
+        self.ops = ops
+        self.children: list[_Chain] = []
+        self.output = False
+        self.tag: tuple[str, str] | None = None  # (field, value) added to each output record
+        self.records_out = 0
+
+
 class _StreamNode:
-    """A stream at run time: event-time stamping, lateness, the watermark, its consumers."""
+    """A stream at run time: event-time stamping, lateness, the watermark, its readers."""
 
     def __init__(self, plan: StreamPlan) -> None:
         self.plan = plan
         self.tracker = WatermarkTracker(plan.lateness_ms, plan.idle_timeout_s)
         self.counters = StreamCounters()
-        self.views: list[_ViewNode] = []
-        self.patterns: list[PatternOperator] = []
+        self.children: list[_Chain] = []
         self.input_count = 0
 
+    def snapshot(self) -> Any:
+        c = self.counters
+        return {
+            "tracker": self.tracker.snapshot(),
+            "counters": [c.records_in, c.dead_letters, c.late],
+        }
 
-@dataclass(slots=True)
-class ViewCounts:
-    filtered: int = 0
-    dead_letters: int = 0
-    dropped: int = 0  # held inside when a restart found the view changed
-
-
-class _ViewNode:
-    def __init__(self, plan: ViewPlan) -> None:
-        self.plan = plan
-        self.views: list[_ViewNode] = []
-        self.patterns: list[PatternOperator] = []
-        # what the view's operators counted before a restart that found the view changed
-        self.carried = ViewCounts()
-
-    def counts(self) -> ViewCounts:
-        counts = ViewCounts(*astuple(self.carried))
-        for op in self.plan.operators:
-            counts.filtered += getattr(op, "filtered", 0)
-            counts.dead_letters += getattr(op, "dead_letters", 0)
-        return counts
-
-    def held(self) -> int | None:
-        marks = [m for op in self.plan.operators if (m := op.held_watermark()) is not None]
-        return min(marks) if marks else None
+    def restore(self, state: Any, restored: Restored) -> None:
+        self.tracker.restore(state["tracker"])
+        self.counters = StreamCounters(*state["counters"])
 
 
 class Pipeline:
@@ -138,36 +160,69 @@ class Pipeline:
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout_s
         self.streams: dict[str, _StreamNode] = {}
-        self.views: dict[str, _ViewNode] = {}
+        self.chains: dict[str, _Chain] = {}  # "view NAME" / "pattern NAME" -> its chain
         self.inputs: list[_Input] = []
         self.stopping = False
+        self.finishing = False  # the inputs ended: operators are releasing what they hold
+        self.completed = False  # everything was released: the run is over
+        self.registry = StateRegistry(backend, max_keys_in_memory)
         self._wire(inputs)
-        if backend is not None:
-            for pattern in plan.patterns.values():
-                pattern.operator.attach_state(backend, max_keys_in_memory)
+        self._open()
 
     # ------------------------------------------------------------------ wiring
     def _wire(self, inputs: dict[str, list[Source]]) -> None:
-        needed = {p.root for p in self.plan.patterns.values()}
-        for name in needed:
-            self.streams[name] = _StreamNode(self.plan.streams[name])
-        for name, view_plan in self.plan.views.items():
-            self.views[name] = _ViewNode(view_plan)
-        for node in self.views.values():
-            parent = self.views.get(node.plan.source) or self.streams[node.plan.source]
-            parent.views.append(node)
-        for pattern in self.plan.patterns.values():
-            parent = self.views.get(pattern.source) or self.streams[pattern.source]
-            parent.patterns.append(pattern.operator)
+        plan = self.plan
+        roots = [p.root for p in plan.patterns.values()]
+        roots += [plan.root_of(name) for name in plan.output_views]
+        for name in dict.fromkeys(roots):
+            self.streams[name] = _StreamNode(plan.streams[name])
+        for name, view in plan.views.items():
+            self.chains[f"view {name}"] = _Chain(f"view {name}", list(view.operators))
+        outputs = len(plan.patterns) + len(plan.output_views)
+        for name in plan.output_views:
+            chain = self.chains[f"view {name}"]
+            chain.output = True
+            if outputs > 1:
+                chain.tag = ("view", name)
+        for name, pattern in plan.patterns.items():
+            chain = self.chains[f"pattern {name}"] = _Chain(f"pattern {name}", [pattern.operator])
+            chain.output = True
+            self._parent(pattern.source).children.append(chain)  # patterns first (see _tick)
+        for name, view in plan.views.items():
+            self._parent(view.source).children.append(self.chains[f"view {name}"])
         for name, sources in inputs.items():
             stream = self.streams.get(name)
             if stream is None:
-                continue  # an input no selected pattern reads
+                continue  # an input nothing selected reads
             for source in sources:
                 index = len(self.inputs)
                 stream.tracker.add_input(index, source.partitions())
                 stream.input_count += 1
                 self.inputs.append(_Input(stream, source, index))
+
+    def _parent(self, name: str) -> _StreamNode | _Chain:
+        return self.chains.get(f"view {name}") or self.streams[name]
+
+    def _open(self) -> None:
+        """Every operator gets its state from the registry; the streams keep their event
+        time and counts there too."""
+        registry = self.registry
+        for name, stream in self.streams.items():
+            ctx = registry.context(f"stream:{name}", f"stream {name}")
+            ctx.value("event-time", stream.snapshot, stream.restore)
+        for name, view in self.plan.views.items():
+            for op in view.operators:
+                op.open(
+                    registry.context(op.name, f"view {name}", view.fingerprint, view.source_print)
+                )
+        for name, pattern in self.plan.patterns.items():
+            ctx = registry.context(
+                pattern.operator.name,
+                f"pattern {name}",
+                pattern.fingerprint,
+                pattern.source_fingerprint,
+            )
+            pattern.operator.open(ctx)
 
     # ------------------------------------------------------------------ the loop
     def rounds(self) -> Iterator[RoundOutput]:
@@ -192,15 +247,30 @@ class Pipeline:
                 active.remove(inp)
                 inp.stream.tracker.finish_input(inp.index)
             self._tick(out)
+            self._take_side_outputs(out)
             yield out  # even when empty: the caller updates progress and commits between rounds
+        if self.stopping:
+            yield RoundOutput()
+            return
+        self.finishing = True
+        yield from self._finish()
+        self.completed = True
         out = RoundOutput()
-        if not self.stopping:
-            self._finish(out)
+        self._take_side_outputs(out)
         yield out
 
     def stop(self) -> None:
         """Stop after the current round (Ctrl-C / SIGTERM): outputs so far are kept."""
         self.stopping = True
+
+    def _take_side_outputs(self, out: RoundOutput) -> None:
+        sides = self.registry.sides
+        if sides.timeouts:
+            out.timeouts.extend(sides.timeouts)
+            sides.timeouts.clear()
+        if sides.dead_letters:
+            out.dead_letters.extend(sides.dead_letters)
+            sides.dead_letters.clear()
 
     def _ingest(self, inp: _Input, batch: Batch, out: RoundOutput) -> None:
         stream = inp.stream
@@ -213,7 +283,9 @@ class Pipeline:
             return
         timed = self._stamp(inp, batch, out)
         if timed:
-            self._push(stream, timed, time.monotonic())
+            now = time.monotonic()
+            for chain in stream.children:
+                self._push(chain, timed, now, out)
 
     def _stamp(self, inp: _Input, batch: Batch, out: RoundOutput) -> list[Timed]:
         """Event time for each record; late and timeless records leave here."""
@@ -293,109 +365,155 @@ class Pipeline:
             stream.counters.dead_letters += 1
         return ts
 
-    def _push(self, node: _StreamNode | _ViewNode, batch: list[Timed], now: float) -> None:
-        for pattern in node.patterns:
-            pattern.add(batch)
-        for view in node.views:
-            self._push_view(view, batch, now)
-
-    def _push_view(self, view: _ViewNode, batch: list[Timed], now: float) -> None:
-        for op in view.plan.operators:
+    def _push(self, chain: _Chain, batch: list[Timed], now: float, out: RoundOutput) -> None:
+        for op in chain.ops:
             batch = op.process(batch, now)
             if not batch:
                 return
-        self._push(view, batch, now)
+        self._emit(chain, batch, now, out)
+
+    def _emit(self, chain: _Chain, batch: list[Timed], now: float, out: RoundOutput) -> None:
+        """What a chain sends on: to the output when it is one, and to its readers."""
+        if chain.output:
+            chain.records_out += len(batch)
+            if chain.tag is None:
+                out.matches.extend([record for _, record in batch])
+            else:
+                name, value = chain.tag
+                out.matches.extend([{name: value, **record} for _, record in batch])
+        for child in chain.children:
+            self._push(child, batch, now, out)
 
     def _tick(self, out: RoundOutput) -> None:
-        """Timers, then watermarks, from the streams down to the patterns."""
+        """Wall-clock timers and the watermarks, from the streams down every chain."""
         now = time.monotonic()
-        for pattern in self.plan.patterns.values():
-            pattern.operator.maintain()
+        self.registry.maintain()
         for stream in self.streams.values():
-            self._drive(stream, now, lambda op: op.on_timer(now))
             if stream.plan.time_field is None and not stream.tracker.finished:
                 # processing time: the watermark is the wall clock
                 stream.tracker.observe_max(-1, 0, int(time.time() * 1000), now)
             watermark = stream.tracker.advance(now)
-            self._watermark(stream, watermark, out, now)
+            for chain in stream.children:
+                self._advance(chain, watermark, now, out)
 
-    def _drive(self, node: _StreamNode | _ViewNode, now: float, release: Any) -> None:
-        """Let every view operator below `node` release what it holds (`release(op)`), pass
-        the released records through the rest of its chain and on downstream."""
-        for view in node.views:
-            out: list[Timed] = []
-            for op in view.plan.operators:
-                passed = op.process(out, now) if out else []
-                out = passed + release(op)
-            if out:
-                self._push(view, out, now)
-            self._drive(view, now, release)
+    def _advance(self, chain: _Chain, watermark: int, now: float, out: RoundOutput) -> None:
+        """Each operator sees the watermark, held back by what the operators before it still
+        hold (a record held at time t keeps everything after it below t), and what the ones
+        before it released; the chains reading this one see what is left of the watermark."""
+        carried: list[Timed] = []
+        for op in chain.ops:
+            released = op.process(carried, now) if carried else []
+            released += op.on_timer(now)
+            released += op.on_watermark(watermark, now)
+            held = op.held_watermark()
+            if held is not None and held - 1 < watermark:
+                watermark = held - 1
+            carried = released
+        if carried:
+            self._emit(chain, carried, now, out)
+        for child in chain.children:
+            self._advance(child, watermark, now, out)
 
-    def _watermark(
-        self, node: _StreamNode | _ViewNode, watermark: int, out: RoundOutput, now: float
-    ) -> None:
-        self._drive_watermark(node, watermark, now)
-        self._patterns_at(node, watermark, out)
-
-    def _drive_watermark(self, node: _StreamNode | _ViewNode, watermark: int, now: float) -> None:
-        for view in node.views:
-            released: list[Timed] = []
-            for op in view.plan.operators:
-                passed = op.process(released, now) if released else []
-                released = passed + op.on_watermark(watermark)
-            if released:
-                self._push(view, released, now)
-            self._drive_watermark(view, watermark, now)
-
-    def _patterns_at(self, node: _StreamNode | _ViewNode, watermark: int, out: RoundOutput) -> None:
-        """Patterns see the watermark minus whatever their views still hold."""
-        for pattern in node.patterns:
-            matches, timeouts = pattern.on_watermark(watermark)
-            out.matches.extend(matches)
-            out.timeouts.extend(timeouts)
-        for view in node.views:
-            held = view.held()
-            self._patterns_at(view, watermark if held is None else min(watermark, held - 1), out)
-
-    def _finish(self, out: RoundOutput) -> None:
-        """End of input: operators release everything, patterns see the end of time (their
-        `finish` processes what waits for the watermark and closes every window at once)."""
+    def _finish(self) -> Iterator[RoundOutput]:
+        """End of input: views release and close everything, top down; then every pattern
+        sees the end of time (in the file's order of patterns). A round per slice that an
+        operator releases, so that the outputs take them one by one."""
         now = time.monotonic()
         for stream in self.streams.values():
-            self._drive(stream, now, lambda op: op.flush())
-        for pattern in self.plan.patterns.values():
-            matches, timeouts = pattern.operator.finish()
-            out.matches.extend(matches)
-            out.timeouts.extend(timeouts)
+            for chain in stream.children:
+                yield from self._finish_views(chain, now)
+        for name in self.plan.patterns:
+            yield from self._drain(self.chains[f"pattern {name}"], 0, now)
+
+    def _finish_views(self, chain: _Chain, now: float) -> Iterator[RoundOutput]:
+        if not chain.name.startswith("view "):
+            return
+        for index in range(len(chain.ops)):
+            yield from self._drain(chain, index, now)
+        for child in chain.children:
+            yield from self._finish_views(child, now)
+
+    def _drain(self, chain: _Chain, index: int, now: float) -> Iterator[RoundOutput]:
+        """Everything operator `index` of `chain` still holds, slice by slice, through the
+        rest of the chain and on downstream."""
+        while True:
+            out = RoundOutput()
+            self.registry.maintain()
+            batch = chain.ops[index].finish()
+            released = bool(batch)
+            for op in chain.ops[index + 1 :]:
+                if not batch:
+                    break
+                batch = op.process(batch, now)
+            if batch:
+                self._emit(chain, batch, now, out)
+            self._take_side_outputs(out)
+            if out:
+                yield out
+            if not released:
+                return
 
     # ------------------------------------------------------------------ accounting
+    def _upstream_counts(self, source: str) -> dict[str, Any]:
+        """filtered, dead letters, dropped and held records of the views from a stream to
+        `source`, up to the first window: after it, records are windows, not input records
+        (`aggregated`: how many input records the window took, None without a window)."""
+        totals: dict[str, Any] = {"filtered": 0, "dead_letters": 0, "dropped": 0, "held": 0}
+        totals["aggregated"] = None
+        for view in self.plan.chain(source):
+            for op in view.operators:
+                counts = op.counts()
+                for name in ("filtered", "dead_letters", "dropped"):
+                    totals[name] += counts.get(name, 0)
+                totals["held"] += op.held_records()
+                if "aggregated" in counts:
+                    totals["aggregated"] = counts["aggregated"]
+                    return totals
+        return totals
+
     def summary(self) -> list[PatternSummary]:
         rows = []
         for pattern in self.plan.patterns.values():
             stream = self.streams[pattern.root].counters
-            filtered = 0
-            dead = stream.dead_letters
-            dropped = pattern.operator.counters.dropped
-            for view in self.plan.chain(pattern.source):
-                counts = self.views[view.name].counts()
-                filtered += counts.filtered
-                dead += counts.dead_letters
-                dropped += counts.dropped
-            matching = pattern.operator
+            upstream = self._upstream_counts(pattern.source)
+            counts = pattern.operator.counts()
+            window = upstream["aggregated"] is not None
             rows.append(
                 PatternSummary(
                     name=pattern.name,
                     records_in=stream.records_in,
-                    processed=matching.counters.processed,
-                    matches=matching.counters.matches,
-                    timeouts=matching.counters.timeouts,
+                    processed=counts["processed"],
+                    matches=counts["matches"],
+                    timeouts=counts["timeouts"],
                     late=stream.late,
-                    dead_letters=dead,
-                    filtered=filtered,
-                    held=matching.held_events(),
-                    dropped=dropped,
-                    dropped_partial_matches=matching.matcher.stats.dropped_runs,
-                    ttl_expired=matching.matcher.stats.ttl_expired,
+                    dead_letters=stream.dead_letters + upstream["dead_letters"],
+                    filtered=upstream["filtered"],
+                    held=upstream["held"] + (0 if window else counts["held"]),
+                    dropped=upstream["dropped"] + (0 if window else counts["dropped"]),
+                    dropped_partial_matches=counts["dropped_partial_matches"],
+                    ttl_expired=counts["ttl_expired"],
+                    aggregated=upstream["aggregated"],
+                )
+            )
+        return rows
+
+    def view_summary(self) -> list[ViewSummary]:
+        """The views whose records are an output (--view)."""
+        rows = []
+        for name in self.plan.output_views:
+            stream = self.streams[self.plan.root_of(name)].counters
+            upstream = self._upstream_counts(name)
+            rows.append(
+                ViewSummary(
+                    name=name,
+                    records_in=stream.records_in,
+                    records_out=self.chains[f"view {name}"].records_out,
+                    late=stream.late,
+                    dead_letters=stream.dead_letters + upstream["dead_letters"],
+                    filtered=upstream["filtered"],
+                    held=upstream["held"],
+                    dropped=upstream["dropped"],
+                    aggregated=upstream["aggregated"],
                 )
             )
         return rows
@@ -406,24 +524,8 @@ class Pipeline:
 
     # ------------------------------------------------------------------ checkpoints
     def snapshot_into(self, batch: WriteBatch) -> None:
-        """Every operator's state, as puts and deletes into `batch` (keyed pattern state:
-        only the keys that changed since the last snapshot)."""
-        for name, node in self.streams.items():
-            state = {"tracker": node.tracker.snapshot(), "counters": astuple(node.counters)}
-            batch.put(STREAMS, name.encode(), pickle.dumps(state, protocol=5))
-        for name, view in self.views.items():
-            saved = {
-                "fingerprint": view.plan.fingerprint,
-                "operators": [op.snapshot() for op in view.plan.operators],
-                "carried": astuple(view.carried),
-                "counts": astuple(view.counts()),
-                "held": sum(op.held_records() for op in view.plan.operators),
-            }
-            batch.put(VIEWS, name.encode(), pickle.dumps(saved, protocol=5))
-        for pattern in self.plan.patterns.values():
-            pattern.operator.snapshot_into(batch, PATTERNS)
-            prints = {"pattern": pattern.fingerprint, "source": pattern.source_fingerprint}
-            batch.put(FINGERPRINTS, pattern.name.encode(), pickle.dumps(prints, protocol=5))
+        """Every operator's state that changed since the last checkpoint (the registry's)."""
+        self.registry.snapshot_into(batch)
 
     def restore_from(self, backend: StateBackend) -> list[str]:
         """Operator state from the backend's live state (just restored from a checkpoint).
@@ -432,46 +534,8 @@ class Pipeline:
         the checkpoint starts afresh: its old state may not fit the new one. A pattern of which
         only the pattern itself changed keeps the events that were waiting for the watermark:
         they were read, not yet matched. Returns a note for the person for each change."""
-        for name, node in self.streams.items():
-            data = backend.table(STREAMS).get(name.encode())
-            if data is not None:
-                state = pickle.loads(data)
-                node.tracker.restore(state["tracker"])
-                node.counters = StreamCounters(*state["counters"])
-        notes = []
-        for name, view in self.views.items():
-            data = backend.table(VIEWS).get(name.encode())
-            if data is None:
-                continue
-            saved = pickle.loads(data)
-            if saved["fingerprint"] == view.plan.fingerprint:
-                view.carried = ViewCounts(*saved["carried"])
-                for op, state in zip(view.plan.operators, saved["operators"], strict=True):
-                    op.restore(state)
-                continue
-            # its old counts still belong in the summary; what it held is gone with it
-            view.carried = ViewCounts(*saved["counts"])
-            view.carried.dropped += saved["held"]
-            note = f"view {name} changed since that checkpoint: it starts afresh"
-            if saved["held"]:
-                note += f" ({saved['held']:,} records it held are dropped with it)"
-            notes.append(note)
-        for name, pattern in self.plan.patterns.items():
-            prints = backend.table(FINGERPRINTS).get(name.encode())
-            data = backend.table(PATTERNS).get(name.encode())
-            if data is None or prints is None:
-                continue
-            saved_prints = pickle.loads(prints)
-            if saved_prints["pattern"] == pattern.fingerprint:
-                pattern.operator.restore_from(pickle.loads(data))
-                continue
-            same_input = saved_prints["source"] == pattern.source_fingerprint
-            dropped = pattern.operator.start_afresh(pickle.loads(data), backend, same_input)
-            note = f"pattern {name} changed since that checkpoint: it starts afresh"
-            if dropped:
-                note += f" ({dropped:,} records it had not matched yet are dropped with it)"
-            notes.append(note)
-        return notes
+        assert backend is self.registry.backend
+        return self.registry.restore()
 
     def watermarks(self) -> dict[str, int]:
         return {name: s.tracker.current for name, s in self.streams.items()}

@@ -1,7 +1,9 @@
 """A checked program turned into runnable parts: streams, view operator chains, patterns.
 
-Only what the selected patterns need is built: a view no pattern reads costs nothing, and a
-view operator the runtime cannot run yet is an error only when a pattern depends on it.
+Only what the selected patterns and views need is built: a view nothing selected reads costs
+nothing, and a view operator the runtime cannot run yet is an error only when something
+selected depends on it. Every operator gets a name unique in the job (its state is stored
+under it): `view:NAME/INDEX:KIND` for a view's operators, `pattern:NAME` for a pattern.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gress_cep.dsl import ast
+from gress_cep.dsl.errors import did_you_mean
 from gress_cep.dsl.expressions import (
     compile_match_expression,
     compile_record_expression,
@@ -41,6 +44,7 @@ class StreamPlan:
     lateness_ms: int
     idle_timeout_s: float
     key_field: str | None
+    nullable: frozenset[str] = frozenset()  # schema fields marked `T?`
 
 
 @dataclass(slots=True)
@@ -50,6 +54,7 @@ class ViewPlan:
     source: str
     operators: list[Operator]
     fingerprint: str = ""  # changes when the view, the views before it or its stream change
+    source_print: str = ""  # changes when the views before it or its stream change
 
 
 @dataclass(slots=True)
@@ -68,6 +73,7 @@ class Plan:
     streams: dict[str, StreamPlan] = field(default_factory=dict)
     views: dict[str, ViewPlan] = field(default_factory=dict)
     patterns: dict[str, PatternPlan] = field(default_factory=dict)
+    output_views: list[str] = field(default_factory=list)  # views whose records are an output
 
     def root_of(self, name: str) -> str:
         while name in self.views:
@@ -87,6 +93,8 @@ class Plan:
 @dataclass(slots=True)
 class PlanOptions:
     patterns: list[str] | None = None  # run only these
+    views: list[str] | None = None  # write the records of these views (then only the
+    # patterns named in `patterns` run)
     max_runs_per_key: int = 10_000
     idle_timeout_s: float | None = None  # overrides the streams' default (not their `idle`)
     base_dir: Path = field(default_factory=Path.cwd)
@@ -102,14 +110,15 @@ def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan
     models = {m.name.text: m for m in program.of_type(ast.Model)}
     patterns = program.of_type(ast.Pattern)
     if options.patterns:
-        known = {p.name.text for p in patterns}
-        unknown = [n for n in options.patterns if n not in known]
-        if unknown:
-            raise UserError(
-                f"no pattern named {', '.join(repr(n) for n in unknown)} in {program.filename}",
-                hint="patterns in the file: " + ", ".join(sorted(known)),
-            )
+        _check_names("pattern", options.patterns, [p.name.text for p in patterns], program)
         patterns = [p for p in patterns if p.name.text in options.patterns]
+    elif options.views:
+        patterns = []  # --view alone: only the views
+    for name in options.views or []:
+        _check_names("view", [name], list(views), program)
+        _build_views(name, views, models, plan, options)
+        if name not in plan.output_views:
+            plan.output_views.append(name)
     for pattern in patterns:
         source = _pattern_source(pattern, plan)
         _build_views(source, views, models, plan, options)
@@ -136,7 +145,19 @@ def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan
         )
     for name, view in plan.views.items():
         view.fingerprint = _fingerprint(program, _upstream(plan, name))
+        view.source_print = _fingerprint(program, _upstream(plan, view.source))
     return plan
+
+
+def _check_names(kind: str, wanted: list[str], known: list[str], program: ast.Program) -> None:
+    for name in wanted:
+        if name not in known:
+            suggestion = did_you_mean(name, known) or ""
+            listing = ", ".join(sorted(known)) if known else "none"
+            raise UserError(
+                f"no {kind} named {name!r} in {program.filename}{suggestion}",
+                hint=f"{kind}s in the file: {listing}",
+            )
 
 
 def _upstream(plan: Plan, name: str) -> list[Any]:
@@ -166,6 +187,7 @@ def _stream_plan(stream: ast.Stream, options: PlanOptions) -> StreamPlan:
         lateness_ms=stream.lateness.ms if stream.lateness else 0,
         idle_timeout_s=idle,
         key_field=stream.key.text if stream.key else None,
+        nullable=frozenset(f.name.text for f in stream.schema or () if f.nullable),
     )
 
 
@@ -192,9 +214,53 @@ def _build_views(
     source = view.source.name.text
     _build_views(source, views, models, plan, options)
     operators: list[Operator] = []
-    for op in view.ops:
-        operators.append(_operator(view, op, models, options))
+    ops = list(view.ops)
+    i = 0
+    while i < len(ops):
+        op = ops[i]
+        if isinstance(op, ast.WindowOp):
+            # `window | aggregate [| having]` is one operator: windows in, aggregates out
+            from gress_cep.operators.window import build_window_operator
+
+            aggregate = ops[i + 1]
+            assert isinstance(aggregate, ast.AggregateOp), "the checker's rule"
+            having = ops[i + 2] if i + 2 < len(ops) else None
+            having = having if isinstance(having, ast.HavingOp) else None
+            root = plan.streams[plan.root_of(source)]
+            upstream = [o for v in plan.chain(source) for o in v.decl.ops]
+            operator: Operator = build_window_operator(
+                f"view:{name}/{len(operators)}:window",
+                op,
+                aggregate,
+                having,
+                _key_after([*upstream, *ops[:i]], root.key_field),
+                root.nullable,
+                name,
+            )
+            i += 3 if having is not None else 2
+        else:
+            operator = _operator(view, op, models, options)
+            operator.name = f"view:{name}/{len(operators)}:{type(op).__name__[:-2].lower()}"
+            i += 1
+        operators.append(operator)
     plan.views[name] = ViewPlan(view, name, source, operators)
+
+
+def _key_after(ops: list[ast.ViewOp], key: str | None) -> str | None:
+    """The stream's key field if records still carry it after `ops` (a `select` without it,
+    or a window grouped by other fields, drops it)."""
+    for op in ops:
+        if key is None:
+            break
+        if isinstance(op, ast.SelectOp):
+            kept = {output_name(i) for i in op.items}
+        elif isinstance(op, ast.WindowOp) and op.by:
+            kept = {b.text for b in op.by}
+        else:
+            continue
+        if key not in kept:
+            key = None
+    return key
 
 
 def _operator(
@@ -212,8 +278,6 @@ def _operator(
             return ScoreOperator.from_ast(
                 models[model.text], alias.text, options.base_dir, options.on_dead_letter
             )
-        case ast.WindowOp() | ast.AggregateOp() | ast.HavingOp():
-            raise _not_yet(view, "windows")
         case ast.LookupOp():
             raise _not_yet(view, "lookups")
     raise UserError(f"view '{view.name.text}': unsupported operator")

@@ -122,7 +122,15 @@ class KeyedStateCache(Generic[V]):
             self._deleted.add(key)
 
     def maybe_evict(self) -> int:
-        """Between batches: bring `data` back to `max_entries` keys. Returns how many left."""
+        """Between batches: bring `data` back to `max_entries` keys, and write the deletes of
+        removed keys once more than `max_entries` wait (a million windows closing at the end
+        of input). Returns how many keys left memory."""
+        if len(self._deleted) > self.max_entries:
+            batch = WriteBatch()
+            for key in self._deleted:
+                batch.delete(self.table_name, self._encode_key(key))
+            self._backend.write(batch)
+            self._deleted.clear()
         touched, self._touched = self._touched, set()
         excess = len(self.data) - self.max_entries
         self._track_recency()

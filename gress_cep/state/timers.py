@@ -88,9 +88,13 @@ class TimerTable:
         else:
             self._pending[timer] = ON_DISK  # flushed: deleted from the table at the next flush
 
-    def pop_due(self, until: int) -> list[tuple[int, Any]]:
+    def pop_due(self, until: int, limit: int | None = None) -> list[tuple[int, Any]]:
         """Remove and return every timer with deadline <= `until`: in deadline order, equal
-        deadlines in the order of their encoded keys (the table's order)."""
+        deadlines in the order of their encoded keys (the table's order). With `limit`, only
+        the earliest ones: at least `limit` (when there are), and every timer that shares a
+        deadline with one of them — so that slices put together come in the same order."""
+        if limit is not None:
+            until = min(until, self._slice_end(until, limit))
         bound = deadline_bytes(until + 1) if until + 1 < _OFFSET else None
         pending = self._pending
         due: list[tuple[int, Any]] = []
@@ -115,6 +119,29 @@ class TimerTable:
         if bound is not None and bound > self._scan_from:
             self._scan_from = bound
         return sort_due(due, self._encode_key)
+
+    def _slice_end(self, until: int, limit: int) -> int:
+        """The deadline of the `limit`-th earliest live timer due by `until` (`until` when
+        there are fewer)."""
+        pending = self._pending
+        deadlines: list[int] = []
+        if self._on_disk:
+            bound = deadline_bytes(until + 1) if until + 1 < _OFFSET else None
+            for entry, _ in self._table.items(self._scan_from, bound):
+                timer = (self._deadline(entry), self._decode_key(entry[_DEADLINE_BYTES:]))
+                if pending.get(timer, REGISTERED) & REGISTERED:
+                    deadlines.append(timer[0])
+                    if len(deadlines) == limit:
+                        break
+        live = (
+            (deadline, key)
+            for deadline, _, key in heapq.nsmallest(limit, self._heap)
+            if deadline <= until and pending.get((deadline, key), 0) & REGISTERED
+        )
+        deadlines += [deadline for deadline, _ in live]
+        if len(deadlines) < limit:
+            return until
+        return sorted(deadlines)[limit - 1]
 
     def maybe_spill(self) -> None:
         """Between batches: write pending changes to the table when too many are in memory."""

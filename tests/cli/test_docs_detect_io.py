@@ -138,10 +138,19 @@ def test_format_names_the_format_of_a_file_without_a_known_extension(job: Path) 
     )
 
 
-def test_format_overrides_the_extension(job: Path) -> None:
+def test_format_overrides_the_extension_of_inputs_only(job: Path) -> None:
     (job / "events.data.jsonl").write_text(CSV)  # CSV in a file named as JSON Lines
     result = detect(
         "-i", "events.data.jsonl", "-o", "alerts.jsonl", "--format", "csv",
+        "--pattern", "probe_then_big",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert read_jsonl(job / "alerts.jsonl") == [MATCH]  # the output follows its own extension
+
+
+def test_output_format_overrides_the_extension_of_outputs(job: Path) -> None:
+    result = detect(
+        "-i", "events.csv", "-o", "alerts.jsonl", "--output-format", "csv",
         "--pattern", "probe_then_big",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -152,7 +161,7 @@ def test_without_format_an_unknown_extension_is_one_clear_error(job: Path) -> No
     result = detect("-i", "events.csv", "-o", "alerts.out")
     assert result.exit_code == 1
     assert "cannot tell the format of alerts.out from its extension" in result.stderr
-    assert "--format" in result.stderr
+    assert "--output-format" in result.stderr
 
 
 def test_with_several_streams_an_input_must_name_its_stream(job: Path) -> None:
@@ -192,7 +201,7 @@ def test_a_job_writing_to_the_null_device_resumes(job: Path) -> None:
             fh.write(json.dumps({"card": f"c{i % 50}", "ts": 10 * i, "amount": 1 + i % 3}) + "\n")
     args = [
         sys.executable, "-m", "gress_cep.cli.main", "detect", "rules.gress", "-i", "many.jsonl",
-        "-o", os.devnull, "--state-dir", "state", "-q",
+        "-o", os.devnull, "--state-dir", "state",  # not -q: it keeps the notes off
     ]  # fmt: skip
     killed = subprocess.run(
         [*args, "--checkpoint-interval", "1ms"],  # the interval is not part of the job
@@ -229,7 +238,9 @@ def test_on_a_terminal_the_matches_are_a_live_table(job: Path) -> None:
     assert proc.returncode == 0, stderr
     text = shown.decode()
     assert "matches (2)" in text  # probe_then_big for c1, big_spender for c3
-    header = next(line for line in text.splitlines() if "pattern" in line and "details" in line)
-    assert all(column in header for column in ("end", "pattern", "key", "details"))
+    # the `from` column names the pattern (or `view NAME` for records of --view)
+    header = next(line for line in text.splitlines() if "from" in line and "details" in line)
+    assert all(column in header for column in ("end", "from", "key", "details"))
+    assert "probe_then_big" in text
     assert "card=c1, probes=2, amount=500" in text
     assert '{"pattern"' not in text  # a table, not JSON Lines

@@ -68,9 +68,7 @@ def gress(
 def detect(
     job: Path, out: str, *extra: str, fault: str | None = None
 ) -> subprocess.CompletedProcess:
-    return gress(
-        job, "detect", "rules.gress", "-i", "events.jsonl", "-o", out, "-q", *extra, fault=fault
-    )
+    return gress(job, "detect", "rules.gress", "-i", "events.jsonl", "-o", out, *extra, fault=fault)
 
 
 def checkpoint_ids(job: Path, state: str) -> list[int]:
@@ -103,7 +101,7 @@ def test_only_the_two_newest_checkpoints_are_kept(job: Path) -> None:
 
 def test_reading_stdin_takes_no_checkpoints(job: Path) -> None:
     events = (job / "events.jsonl").read_text()
-    piped = gress(job, "detect", "rules.gress", "-i", "-", "-o", "out.jsonl", "-q",
+    piped = gress(job, "detect", "rules.gress", "-i", "-", "-o", "out.jsonl",
                   "--state-dir", "state", "--checkpoint-interval", "0s", stdin=events)  # fmt: skip
     assert piped.returncode == 0, piped.stderr
     assert "checkpoints:" not in piped.stderr

@@ -117,3 +117,29 @@ def test_the_python_example_prints_key_probes_and_amount(tour: Path) -> None:
         for match in program.run({"payments": PAYMENTS})
     ]
     assert printed == [("c1", 3, 900.0)]
+
+
+WINDOW_VIEW = next(b for b in BLOCKS if b.startswith("view spend_1h"))
+WINDOW_RUN = next(b for b in BLOCKS if b.startswith("$ gress detect spend.gress"))
+# four payments in the last five minutes of the first hour-long window that holds them
+SPENDING = [
+    {"card_id": "c1", "ts": 1_700_003_400_000 + i * 60_000, "amount": amount}
+    for i, amount in enumerate([12.5, 100.0, 150.0, 950.0])
+]
+
+
+def test_the_window_view_example_writes_the_window_shown(tmp_path: Path) -> None:
+    (tmp_path / "spend.gress").write_text(
+        "stream payments\n    key card_id\n    time ts\n\n" + WINDOW_VIEW
+    )
+    (tmp_path / "payments.jsonl").write_text("".join(json.dumps(p) + "\n" for p in SPENDING))
+    command, shown = WINDOW_RUN.splitlines()[:2]
+    args = command.removeprefix("$ gress ").split()
+    done = subprocess.run(
+        [sys.executable, "-m", "gress_cep.cli.main", *args, "--checkpoint-interval", "off"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first, *rest = done.stdout.splitlines()
+    assert json.loads(first) == json.loads(shown)
+    assert len(rest) == 11  # the same four payments in the eleven later windows of 1h every 5m

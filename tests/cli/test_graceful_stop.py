@@ -49,7 +49,7 @@ def detect_args(name: str, state: str) -> list[str]:
     return [
         sys.executable, "-m", "gress_cep.cli.main", "detect", "rules.gress",
         "-i", "events.jsonl", "-o", f"{name}.jsonl", "--state-dir", state,
-        "--checkpoint-interval", "1h", "-q",
+        "--checkpoint-interval", "1h",
     ]  # fmt: skip
 
 

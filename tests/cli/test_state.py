@@ -50,7 +50,7 @@ def detect(
     # a short interval: the kills below need a few checkpoints before the input ends
     return gress(
         job, "detect", "rules.gress", "-i", "events.jsonl", "-o", out,
-        "--checkpoint-interval", "10ms", "-q", *extra, env=env,
+        "--checkpoint-interval", "10ms", *extra, env=env,
     )  # fmt: skip
 
 
@@ -161,3 +161,25 @@ def test_when_only_the_pattern_changed_the_events_waiting_for_the_watermark_are_
     assert "dropped" not in resumed.stderr
     records_in, processed, *_ = summary_row(resumed.stderr)
     assert records_in == processed == 60_000
+
+
+WINDOW_VIEWS = """
+view per_second = events | window tumbling 1s | aggregate count() as n, last(kind) as closing
+view visits = events | window session gap 25ms by kind | aggregate count() as n
+"""
+
+
+def test_a_savepoint_carries_window_state_to_a_new_run(job: Path) -> None:
+    (job / "rules.gress").write_text(RULES + WINDOW_VIEWS)
+    views = ["--view", "per_second", "--view", "visits"]
+    detect(job, "reference.jsonl", "--state-dir", "ref-state", *views)
+    before = detect(job, "before.jsonl", "--state-dir", "state", *views,
+                    env={"GRESS_FAULT": "checkpoint-4@3"})  # fmt: skip
+    assert before.returncode == -signal.SIGKILL, before.stderr
+    assert gress(job, "savepoint", "state", "--to", "sp1").returncode == 0
+    moved = detect(job, "after.jsonl", "--state-dir", "new-state", *views,
+                   "--from-savepoint", "sp1")  # fmt: skip
+    assert moved.returncode == 0, moved.stderr
+    reference = lines(job / "reference.jsonl")
+    assert len(reference) > 100
+    assert lines(job / "before.jsonl") + lines(job / "after.jsonl") == reference

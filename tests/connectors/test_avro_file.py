@@ -134,3 +134,29 @@ def test_dead_letters_are_written_with_raw_base64(tmp_path: Path) -> None:
     sink.write([{"reason": "r", "origin": "o", "raw": b"\x01\x02"}])
     sink.close()
     assert read_back(path)[1] == [{"reason": "r", "origin": "o", "raw_base64": "AQI="}]
+
+
+def test_an_integer_beyond_64_bits_is_written_as_its_digits(tmp_path: Path) -> None:
+    path = tmp_path / "out.avro"
+    sink = open_sink(str(path), CONFIG)
+    sink.write([{"n": 99999999999999999999999}, {"n": 7}])
+    sink.close()
+    assert read_back(path)[1] == [{"n": "99999999999999999999999"}, {"n": 7}]
+
+
+def test_nan_and_infinity_are_written_as_null(tmp_path: Path) -> None:
+    path = tmp_path / "out.avro"
+    sink = open_sink(str(path), CONFIG)
+    sink.write([{"a": float("inf"), "b": float("nan"), "c": 1.5}])
+    sink.close()
+    assert read_back(path)[1] == [{"a": None, "b": None, "c": 1.5}]
+
+
+def test_an_avro_file_with_keys_that_are_not_avro_names_is_readable(tmp_path: Path) -> None:
+    path = tmp_path / "out.avro"
+    sink = open_sink(str(path), CONFIG)
+    sink.write([{"content-type": "json", "1st": 1}])
+    sink.close()
+    schema, records = read_back(path)
+    assert records == [{"content_type": "json", "_1st": 1}]
+    assert [f.get("doc") for f in schema["fields"]] == ["content-type", "1st"]

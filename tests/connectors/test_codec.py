@@ -45,3 +45,24 @@ def test_validation_failures_carry_the_decoded_record() -> None:
 )
 def test_json_output_handles_values_json_has_no_type_for(value: object, text: bytes) -> None:
     assert encode_json(value) == text
+
+
+def test_an_integer_beyond_64_bits_is_written_as_the_exact_json_number() -> None:
+    assert encode_json({"n": 99999999999999999999999, "m": [-(2**64)]}) == (
+        b'{"n":99999999999999999999999,"m":[-18446744073709551616]}'
+    )
+
+
+def test_a_json_line_with_an_integer_beyond_64_bits_ends_with_a_newline() -> None:
+    from gress_cep.connectors.codec import encode_json_line
+
+    assert encode_json_line({"n": 10**30}) == b'{"n":1000000000000000000000000000000}\n'
+
+
+def test_a_record_nested_deeper_than_orjson_writes_is_written() -> None:
+    value: list = []
+    inner = value
+    for _ in range(400):  # JSON Lines input reads up to 1024 levels; orjson writes 254
+        inner.append([])
+        inner = inner[0]
+    assert encode_json({"deep": value}) == b'{"deep":' + b"[" * 401 + b"]" * 401 + b"}"

@@ -9,6 +9,7 @@ import pytest
 
 from gress_cep.connectors import ConnectorConfig, open_sink, open_source
 from gress_cep.connectors.base import DeadLetter
+from gress_cep.errors import UserError
 
 from .sources import drain, write
 from .streams import declared_stream
@@ -180,3 +181,134 @@ def test_a_csv_sink_on_the_null_device_resumes() -> None:
     sink.write([{"a": 1, "b": 2}])
     assert sink.position() == {"columns": ["a", "b"], "rows": 6}
     sink.close()
+
+
+# ---- numbers without a schema: exactly the numbers JSON writes (docs/kafka.md, CSV input)
+
+
+@pytest.mark.parametrize("cell", ["007", "-0012", "+1", "1.", ".5"])
+def test_without_a_schema_text_that_is_not_a_canonical_number_stays_text(
+    tmp_path: Path, cell: str
+) -> None:
+    spec = write(tmp_path / "in.csv", f'k,v\nx,"{cell}"\n')
+    records, _ = drain(open_source(spec, None, CONFIG))
+    assert records == [{"k": "x", "v": cell}]
+
+
+def test_keys_007_and_7_stay_two_keys(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.csv", "card,n\n007,1\n7,2\n")
+    records, _ = drain(open_source(spec, None, CONFIG))
+    assert [r["card"] for r in records] == ["007", 7]
+
+
+@pytest.mark.parametrize("cell", ["1e400", "-1e400"])
+def test_a_number_that_overflows_a_double_stays_text_without_a_schema(
+    tmp_path: Path, cell: str
+) -> None:
+    spec = write(tmp_path / "in.csv", f"k,v\nx,{cell}\n")
+    records, _ = drain(open_source(spec, None, CONFIG))
+    assert records == [{"k": "x", "v": cell}]
+
+
+def test_a_declared_float_that_overflows_a_double_is_a_dead_letter(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.csv", "k,v\nx,1e400\ny,1.5\n")
+    records, dead = drain(open_source(spec, declared_stream("k: string, v: float"), CONFIG))
+    assert records == [{"k": "y", "v": 1.5}]
+    assert [(d.origin, d.reason) for d in dead] == [
+        (f"{spec}:2", "field 'v': expected float, got string \"1e400\"")
+    ]
+
+
+# ---- broken quoting and line ends
+
+
+def test_an_unterminated_quote_loses_only_its_first_line(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.csv", 'a,b\n1,"x\n2,3\n4,5\n')
+    records, dead = drain(open_source(spec, None, CONFIG))
+    assert records == [{"a": 2, "b": 3}, {"a": 4, "b": 5}]
+    assert [(d.origin, d.raw) for d in dead] == [(f"{spec}:2", b'1,"x\n')]
+    assert dead[0].reason.startswith("a quoted cell is never closed")
+
+
+def test_an_unterminated_quote_on_the_last_line_is_a_dead_letter(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.csv", 'a,b\n1,2\n3,"x')
+    records, dead = drain(open_source(spec, None, CONFIG))
+    assert records == [{"a": 1, "b": 2}]
+    assert [(d.origin, d.raw) for d in dead] == [(f"{spec}:3", b'3,"x')]
+
+
+def test_an_unterminated_quote_in_a_long_file_loses_only_its_first_line(tmp_path: Path) -> None:
+    # the quoted cell outgrows the csv module's field limit long before the end of the file
+    rows = "".join(f"{i},{i}\n" for i in range(50_000))
+    spec = write(tmp_path / "in.csv", 'a,b\n1,"x\n' + rows)
+    records, dead = drain(open_source(spec, None, CONFIG))
+    assert len(records) == 50_000
+    assert records[0] == {"a": 0, "b": 0} and records[-1] == {"a": 49_999, "b": 49_999}
+    assert [d.origin for d in dead] == [f"{spec}:2"]
+
+
+def test_reading_resumes_after_an_unterminated_quote(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.csv", 'a,b\n1,"x\n2,3\n4,5\n')
+    first = open_source(spec, None, CONFIG)
+    first.poll(2, 0.1)  # the dead letter and the row 2,3
+    position = first.position()
+    first.close()
+    assert position == {"offset": len('a,b\n1,"x\n2,3\n'), "line": 3}
+    records, dead = drain(open_source(spec, None, CONFIG, start=position))
+    assert (records, dead) == ([{"a": 4, "b": 5}], [])
+
+
+def test_a_header_with_an_unterminated_quote_is_a_clear_error(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.csv", 'a,"b\n1,2\n')
+    with pytest.raises(UserError, match=r"in.csv:1: the first row has a quote that is never"):
+        open_source(spec, None, CONFIG)
+
+
+def test_bare_cr_line_ends_are_read(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.csv", 'a,b\r1,2\r3,"x\ry"\r')
+    records, dead = drain(open_source(spec, None, CONFIG))
+    assert records == [{"a": 1, "b": 2}, {"a": 3, "b": "x\ry"}]
+    assert dead == []
+
+
+def test_a_bare_cr_file_resumes_from_a_position(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.csv", "i\r0\r1\r2\r3\r")
+    first = open_source(spec, None, CONFIG)
+    first.poll(2, 0.1)
+    position = first.position()
+    first.close()
+    assert position == {"offset": len("i\r0\r1\r"), "line": 3}
+    records, _ = drain(open_source(spec, None, CONFIG, start=position))
+    assert [r["i"] for r in records] == [2, 3]
+
+
+def test_a_crlf_split_between_two_reads_is_one_line_end(tmp_path: Path) -> None:
+    from gress_cep.connectors import csv_file
+
+    rows = (csv_file._BLOCK - len("a\n") - len("y\r")) // 2
+    text = "a\n" + "x\n" * rows + "y\r"  # the CR is the last byte of the first read
+    assert len(text) == csv_file._BLOCK
+    spec = write(tmp_path / "in.csv", text + "\n1\r\n")
+    records, dead = drain(open_source(spec, None, CONFIG), batch_size=1_000_000)
+    assert len(records) == rows + 2
+    assert records[-2:] == [{"a": "y"}, {"a": 1}]
+    assert dead == []
+
+
+# ---- what can be read can be written
+
+
+def test_an_integer_beyond_64_bits_is_written_with_all_its_digits(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    sink = open_sink(str(path), CONFIG)
+    sink.write([{"n": 99999999999999999999999, "m": -(10**5000)}])
+    sink.close()
+    assert read_csv(path) == [["n", "m"], ["99999999999999999999999", "-1" + "0" * 5000]]
+
+
+def test_nan_and_infinity_are_written_as_empty_cells(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    sink = open_sink(str(path), CONFIG)
+    sink.write([{"a": float("inf"), "b": float("-inf"), "c": float("nan"), "d": 1.5}])
+    sink.close()
+    assert read_csv(path) == [["a", "b", "c", "d"], ["", "", "", "1.5"]]

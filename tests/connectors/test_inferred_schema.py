@@ -62,3 +62,34 @@ def test_values_avro_has_no_type_for_are_written_as_text() -> None:
 def test_names_are_made_valid_avro_names() -> None:
     assert avro_name("payments.dlq") == "payments_dlq"
     assert avro_name("2024-out") == "_2024_out"
+
+
+def test_keys_that_are_not_avro_names_are_written_under_valid_names() -> None:
+    inferred = InferredSchema("m")
+    ready, _ = inferred.observe([{"content-type": "json", "1st": 1, "ok": True}])
+    fastavro.parse_schema(inferred.schema)  # valid Avro: no SchemaParseException
+    assert [f["name"] for f in inferred.schema["fields"]] == ["content_type", "_1st", "ok"]
+    assert round_trip(inferred, ready) == [{"content_type": "json", "_1st": 1, "ok": True}]
+
+
+def test_a_renamed_field_keeps_its_original_name_in_doc() -> None:
+    inferred = InferredSchema("m")
+    inferred.observe([{"content-type": "json"}])
+    assert inferred.schema["fields"][0]["doc"] == "content-type"
+
+
+def test_two_keys_that_map_to_one_avro_name_get_distinct_names() -> None:
+    inferred = InferredSchema("m")
+    ready, _ = inferred.observe([{"a-b": 1, "a.b": 2}, {"a_b": 3}])
+    assert [f["name"] for f in inferred.schema["fields"]] == ["a_b", "a_b_2", "a_b_3"]
+    assert round_trip(inferred, ready) == [
+        {"a_b": 1, "a_b_2": 2, "a_b_3": None},
+        {"a_b": None, "a_b_2": None, "a_b_3": 3},
+    ]
+
+
+def test_nested_keys_that_are_not_avro_names_are_renamed_too() -> None:
+    inferred = InferredSchema("m")
+    ready, _ = inferred.observe([{"big": {"x-y": 1}, "list": [{"2nd": "a"}]}])
+    fastavro.parse_schema(inferred.schema)
+    assert round_trip(inferred, ready) == [{"big": {"x_y": 1}, "list": [{"_2nd": "a"}]}]

@@ -158,3 +158,54 @@ def test_the_stdout_sink_leaves_stdout_open(role: str, capfdbinary: pytest.Captu
     sink.write([{"reason": "r", "origin": "o"}])
     sink.close()
     assert capfdbinary.readouterr().out == b'{"reason":"r","origin":"o"}\n'
+
+
+# ---- a .json file holding one JSON array
+
+
+def test_a_json_file_holding_an_array_of_objects_is_read_as_records(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.json", '[{"a": 1}, {"a": 2}]')
+    records, dead = drain(open_source(spec, None, CONFIG))
+    assert (records, dead) == ([{"a": 1}, {"a": 2}], [])
+
+
+def test_a_pretty_printed_json_array_is_read_as_records(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.json", '[\n  {\n    "a": 1\n  },\n  {\n    "a": 2\n  }\n]\n')
+    assert drain(open_source(spec, None, CONFIG))[0] == [{"a": 1}, {"a": 2}]
+
+
+def test_an_array_element_that_is_not_an_object_is_a_dead_letter_with_its_index(
+    tmp_path: Path,
+) -> None:
+    spec = write(tmp_path / "in.json", '[{"a": 1}, 7, {"a": 3}]')
+    records, dead = drain(open_source(spec, None, CONFIG))
+    assert records == [{"a": 1}, {"a": 3}]
+    assert [(d.origin, d.reason, d.raw) for d in dead] == [
+        (f"{spec}[1]", "a JSON int, not an object", b"7")
+    ]
+
+
+def test_array_elements_are_checked_against_the_stream_schema(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.json", '[{"n": 1}, {"n": "x"}]')
+    records, dead = drain(open_source(spec, declared_stream("n: int"), CONFIG))
+    assert records == [{"n": 1}]
+    assert [(d.origin, d.record) for d in dead] == [(f"{spec}[1]", {"n": "x"})]
+
+
+def test_a_json_array_source_resumes_from_its_position(tmp_path: Path) -> None:
+    spec = write(tmp_path / "in.json", "[" + ",".join(f'{{"i": {i}}}' for i in range(5)) + "]")
+    first = open_source(spec, None, CONFIG)
+    first.poll(2, 0.1)
+    position = first.position()
+    first.close()
+    assert position == {"item": 2}
+    records, _ = drain(open_source(spec, None, CONFIG, start=position))
+    assert [r["i"] for r in records] == [2, 3, 4]
+
+
+def test_a_broken_json_array_file_is_one_clear_error_with_its_position(tmp_path: Path) -> None:
+    from gress_cep.errors import UserError
+
+    spec = write(tmp_path / "in.json", '[\n  {"a": 1},\n  {"a": \n')
+    with pytest.raises(UserError, match=r"in\.json:\d+:\d+: not valid JSON"):
+        open_source(spec, None, CONFIG)

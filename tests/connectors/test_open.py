@@ -61,7 +61,7 @@ def test_an_unknown_extension_says_how_to_name_the_format(tmp_path: Path) -> Non
 
 def test_an_unknown_format_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="unknown --format 'xml'"):
-        open_sink(str(tmp_path / "o.jsonl"), ConnectorConfig(format="xml"))
+        open_source(str(tmp_path / "i.jsonl"), None, ConnectorConfig(format="xml"))
 
 
 def test_a_missing_input_file_is_one_line(tmp_path: Path) -> None:
@@ -113,3 +113,42 @@ def test_kafka_config_items_are_split_at_the_first_equals_sign() -> None:
 def test_a_kafka_config_item_without_equals_is_a_user_error() -> None:
     with pytest.raises(UserError, match="expected KEY=VALUE"):
         parse_kafka_config(["acks"])
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_an_output_the_system_refuses_reports_the_os_error_not_a_missing_folder() -> None:
+    with pytest.raises(UserError) as caught:
+        open_sink("/proc/o.jsonl", ConnectorConfig())
+    assert "cannot write /proc/o.jsonl: No such file or directory" in caught.value.message
+    assert "folder does not exist" not in caught.value.render()
+    assert "mkdir" not in caught.value.render()
+
+
+def test_an_output_under_a_file_says_that_it_is_not_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("")
+    with pytest.raises(UserError, match=r"x\.txt is not a folder"):
+        open_sink(str(tmp_path / "x.txt" / "out.jsonl"), ConnectorConfig())
+
+
+def test_any_other_os_error_on_an_output_is_one_line_with_its_reason(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="File name too long"):
+        open_sink(str(tmp_path / ("o" * 300 + ".jsonl")), ConnectorConfig())
+
+
+def test_format_for_inputs_does_not_change_the_format_of_an_output(tmp_path: Path) -> None:
+    sink = open_sink(str(tmp_path / "out.jsonl"), ConnectorConfig(format="csv"))
+    assert isinstance(sink, JsonLinesSink)
+    sink.close()
+
+
+def test_output_format_overrides_the_extension_of_an_output(tmp_path: Path) -> None:
+    sink = open_sink(str(tmp_path / "out.jsonl"), ConnectorConfig(output_format="csv"))
+    assert isinstance(sink, CsvSink)
+    sink.close()
+
+
+def test_a_kafka_output_ignores_a_format_that_is_not_a_kafka_value_format() -> None:
+    from gress_cep.connectors.kafka import value_format
+
+    config = ConnectorConfig(format="csv")  # for the input files
+    assert value_format("alerts", config, output=True) is None

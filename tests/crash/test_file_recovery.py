@@ -1,4 +1,4 @@
-"""Crash anywhere, restart, lose nothing: file -> file (issue 6).
+"""Crash anywhere, restart, lose nothing: file -> file (issues 6 and 10).
 
 A real `gress detect` process is killed with SIGKILL at random moments (seeds printed) and
 started again until it finishes; its output files must equal those of an uninterrupted run,
@@ -49,7 +49,23 @@ pattern quiet
     where big: kind == "A" and amount > 900
           d: kind == "D"
     within 300ms
+
+view per_second = events | window tumbling 1s by key
+                         | aggregate count() as n, sum(amount) as total, first(kind) as opening
+                                     , distinct_count(kind) as kinds
+view sliding = events | window sliding 2s every 500ms by key | aggregate avg(amount) as mean
+view visits = events | window session gap 1s | aggregate count() as n, max(amount) as top
+view tens = events | where kind == "A" | window count 10 every 5 | aggregate sum(amount) as total
+
+pattern hot_seconds
+    from per_second
+    match a -> b
+    where a: n >= 4
+          b: n >= 4 and total > a.total
+    within 3s
 """
+VIEWS = ("per_second", "sliding", "visits", "tens")
+PATTERNS = ("chain", "rising", "quiet", "hot_seconds")
 
 EVENTS = 400_000
 KILLS = 10
@@ -99,6 +115,8 @@ def detect_args(workdir: Path, state: str, out: str) -> list[str]:
         "--checkpoint-interval",
         "100ms",
         "-q",
+        *(f"--view={view}" for view in VIEWS),
+        *(f"--pattern={pattern}" for pattern in PATTERNS),
     ]
 
 
@@ -148,6 +166,8 @@ def run_to_completion(args: list[str], env: dict[str, str] | None = None, limit:
 def test_the_reference_run_found_something(workdir: Workdir) -> None:
     ref = outputs(workdir.path, "reference")
     assert ref[""].count(b"\n") > 100
+    for source in (*(f'"view":"{v}"' for v in VIEWS), *(f'"pattern":"{p}"' for p in PATTERNS)):
+        assert source.encode() in ref[""], source
     assert ref[".timeouts"] and ref[".late"] and ref[".dead"]
 
 

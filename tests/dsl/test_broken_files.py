@@ -71,6 +71,16 @@ CASES: list[tuple[str, str, list[str]]] = [
         ["4:5: error: unknown clause 'emitt' in pattern (did you mean 'emit'?)"],
     ),
     (
+        "misspelt within after a where block",
+        "stream s\npattern p\n    match a -> b\n    where\n        a: x > 1\n    withn 10s\n",
+        ["6:5: error: unknown clause 'withn' in pattern (did you mean 'within'?)"],
+    ),
+    (
+        "misspelt skip after a where block",
+        "stream s\npattern p\n    match a\n    where\n        a: x > 1\n    skp to next\n",
+        ["6:5: error: unknown clause 'skp' in pattern (did you mean 'skip'?)"],
+    ),
+    (
         "&& instead of and",
         "stream s\npattern p\n    match a\n    where\n        a: x > 1 && y > 2\n",
         ["5:18: error: unexpected '&&'"],

@@ -111,8 +111,18 @@ def test_a_file_that_is_not_text_is_one_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"stream s\n\xff\xfe\x00")
     code, output = run(str(path))
     assert code == 1
-    assert output == f"{path}: error: cannot read the file: it is not UTF-8 text (byte 9)\n"
+    assert output.startswith(f"{path}:2:1: error: not UTF-8 text: byte 0xff cannot be decoded\n")
     assert "Traceback" not in output
+
+
+def test_a_byte_that_is_not_utf8_is_reported_at_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.gress"
+    path.write_bytes("stream s\n    key k\n    time tsé".encode() + b"\xe9\n")
+    code, output = run(str(path))
+    assert code == 1
+    # column 13 in characters: `é` (two bytes) counts as one
+    assert output.startswith(f"{path}:3:13: error: not UTF-8 text: byte 0xe9 cannot be decoded\n")
+    assert "^" in output
 
 
 def test_an_empty_file_is_ok(tmp_path: Path) -> None:

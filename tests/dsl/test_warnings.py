@@ -97,3 +97,19 @@ def test_unused_streams_and_models_are_not_warnings() -> None:
     text = 'stream s\nstream t\nmodel m = onnx "m.onnx"\n    inputs (x)\n'
     assert warnings(text) == []
     assert errors(text) == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "hint"),
+    [
+        ("x == null", "write 'x is null'"),
+        ("null == x", "write 'x is null'"),
+        ("a.amount != null", "write 'a.amount is not null'"),
+    ],
+)
+def test_the_null_comparison_hint_names_the_field_not_null(condition: str, hint: str) -> None:
+    from gress_cep.dsl import diagnose
+
+    text = f"stream s\npattern p\n    match a\n    where\n        a: {condition}\n"
+    _, diagnostics = diagnose(text, "t.gress")
+    assert [d.hint for d in diagnostics if d.severity == "warning"] == [hint]

@@ -140,3 +140,25 @@ def test_a_run_keeps_no_state_on_disk(rules: Path, monkeypatch: pytest.MonkeyPat
 def test_an_input_for_an_unknown_stream_is_a_user_error(rules: Path) -> None:
     with pytest.raises(gress_cep.UserError, match="no stream named 'paymnets'"):
         list(gress_cep.compile(rules).run({"paymnets": EVENTS}))
+
+
+WINDOWED = """stream payments
+    key card_id
+    time ts
+
+view per_minute = payments | window tumbling 1m | aggregate count() as n, sum(amount) as total
+"""
+
+
+def test_run_with_views_yields_the_records_of_those_views() -> None:
+    program = gress_cep.compile(WINDOWED)
+    assert program.views == ["per_minute"]
+    payments = [
+        {"card_id": "c1", "ts": 1_000, "amount": 2.0},
+        {"card_id": "c1", "ts": 2_000, "amount": 3.0},
+        {"card_id": "c2", "ts": 61_000, "amount": 1.0},
+    ]
+    assert list(program.run({"payments": payments}, views=["per_minute"])) == [
+        {"card_id": "c1", "window_start": 0, "window_end": 60_000, "n": 2, "total": 5.0},
+        {"card_id": "c2", "window_start": 60_000, "window_end": 120_000, "n": 1, "total": 1.0},
+    ]

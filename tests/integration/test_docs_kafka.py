@@ -135,7 +135,7 @@ def test_kafka_to_files_after_kills_is_the_uninterrupted_output(
         return gress(
             workdir, "detect", "rules.gress", "-i", f"kafka:{topic}", "-o", f"{name}.jsonl",
             "--bootstrap-servers", broker, "--from-beginning", "--stop-at-end",
-            "--state-dir", f"state-{name}", "--checkpoint-interval", "0s", "-q",
+            "--state-dir", f"state-{name}", "--checkpoint-interval", "0s",
             env={"GRESS_FAULT": fault} if fault else None,
         )  # fmt: skip
 
@@ -155,7 +155,7 @@ def kafka_to_kafka(workdir: Path, broker: str, source: str, output: str, state: 
     return [
         "detect", "rules.gress", "-i", f"kafka:{source}", "-o", f"kafka:{output}",
         "--bootstrap-servers", broker, "--from-beginning", "--stop-at-end",
-        "--state-dir", state, "--checkpoint-interval", "0s", "-q",
+        "--state-dir", state, "--checkpoint-interval", "0s",
     ]  # fmt: skip
 
 

@@ -107,7 +107,7 @@ def test_a_record_with_a_missing_feature_gets_a_null_score(
     source = write_jsonl(tmp_path / "in.jsonl", [{"a": 1, "b": 1, "c": 1}, {"a": 1, "c": 1}])
     result = gress("score", models.linear, "-i", source, "--features", "a,b,c")
     assert [r["score"] for r in read_jsonl(result.stdout)] == [6.5, None]
-    assert "1 rows had a missing or non-numeric feature" in result.stderr
+    assert "1 rows had a missing, non-numeric or non-finite feature" in result.stderr
 
 
 def test_rows_whose_inference_fails_go_to_the_dead_letter_output(

@@ -19,6 +19,9 @@ from gress_cep.models.routing import Router
 from gress_cep.models.scorer import Scorer
 from gress_cep.models.session import OnnxModel
 from gress_cep.operators.score import ScoreOperator
+from gress_cep.state.backend import WriteBatch
+from gress_cep.state.memory import MemoryBackend
+from gress_cep.state.operator_state import StateRegistry
 
 ABC = [Feature.field("a"), Feature.field("b"), Feature.field("c")]
 
@@ -133,8 +136,8 @@ def test_without_a_delay_every_input_batch_is_scored_at_once(models: SimpleNames
 def test_flush_scores_everything_waiting(models: SimpleNamespace) -> None:
     op = operator(models.linear, batch=4, delay_ms=60_000)
     op.process(rows(6), now=0.0)
-    assert [r["i"] for _, r in op.flush()] == [4, 5]
-    assert op.flush() == []
+    assert [r["i"] for _, r in op.finish()] == [4, 5]
+    assert op.finish() == []
 
 
 def test_the_held_watermark_is_the_earliest_waiting_event_time(models: SimpleNamespace) -> None:
@@ -151,7 +154,7 @@ def test_records_leave_in_arrival_order_across_keys_variants_and_null_features(
     batch = rows(40, keys=9)
     for i in (3, 11, 12):
         del batch[i][1]["b"]
-    out = op.process(batch[:25], now=0.0) + op.process(batch[25:], now=0.1) + op.flush()
+    out = op.process(batch[:25], now=0.0) + op.process(batch[25:], now=0.1) + op.finish()
     assert [r["i"] for _, r in out] == list(range(40))
     assert {r["risk_model"] for _, r in out} == {"linear.onnx", "doubled.onnx", None}
 
@@ -249,12 +252,20 @@ def test_only_the_failing_variant_dead_letters_its_rows(models: SimpleNamespace)
     assert len(out) + len(dead) == 40 and dead
 
 
-def test_waiting_rows_survive_a_snapshot_and_restore(models: SimpleNamespace) -> None:
+def test_waiting_rows_survive_a_checkpoint_and_restore(models: SimpleNamespace) -> None:
+    backend = MemoryBackend()
+    first = StateRegistry(backend)
     op = operator(models.linear, batch=10, delay_ms=60_000)
+    op.open(first.context("view:v/0:score", "view v"))
     op.process(rows(3), now=0.0)
-    state = op.snapshot()
+    batch = WriteBatch()
+    first.snapshot_into(batch)
+    backend.write(batch)
+    # a restart: a new operator, its state restored by the runtime
+    second = StateRegistry(backend)
     restored = operator(models.linear, batch=10, delay_ms=60_000)
-    restored.restore(state)
+    restored.open(second.context("view:v/0:score", "view v"))
+    assert second.restore() == []
     assert restored.held_watermark() == 1000
     out = restored.on_timer(now=0.0)  # restored rows have waited already
     assert [r["i"] for _, r in out] == [0, 1, 2]

@@ -51,7 +51,7 @@ def gress(workdir: Path, *args: str, fault: str | None = None) -> subprocess.Com
 def detect(workdir: Path, *extra: str, fault: str | None = None) -> subprocess.CompletedProcess:
     return gress(
         workdir, "detect", "rules.gress", "-i", "events.jsonl", "-o", "out.jsonl",
-        "--state-dir", "state", "--checkpoint-interval", "0s", "-q", *extra, fault=fault,
+        "--state-dir", "state", "--checkpoint-interval", "0s", *extra, fault=fault,
     )  # fmt: skip
 
 

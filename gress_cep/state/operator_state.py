@@ -1,0 +1,403 @@
+"""State given to operators by the runtime: keyed state, event-time timers, operator-wide values.
+
+An operator asks its `OperatorContext` for what it keeps, by name:
+
+    keys = ctx.keyed("windows", StateCodec(1, encode, decode))   # key -> value, spills to disk
+    timers = ctx.timers()                                          # (deadline, key) pairs
+    ctx.value("meta", snapshot=lambda: ..., restore=lambda value, restored: ...)
+
+and the `StateRegistry` (one per job) does the rest: with a state backend, keyed state is a
+write-back cache in front of a table (`gress_cep.state.cache`), timers a timer table, both
+flushed into every checkpoint and restored from it; operator-wide values are taken with
+`snapshot()` at each checkpoint and handed back to `restore` at a restart. Without a backend
+(the Python API, stdin) the same handles are plain dicts and heaps.
+
+Stored state is named by operator, state name and codec version — never positional — and is
+data only (`gress_cep.state.data_codec`, or an operator's own codec of plain data), so restoring
+a file can never execute anything. A checkpoint records a manifest of what it holds; at a
+restart:
+- an operator whose declaration (or anything upstream of it) changed starts afresh: its keyed
+  state and timers are deleted, and its values are offered to `restore` with
+  `restored.changed` set, so that it can keep what still makes sense (counts, records that were
+  read but not processed when its input is the same) and count what it drops;
+- a state stored in another codec version than the running code reads is refused, naming the
+  operator and the state, instead of being misread.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from gress_cep.connectors.base import DeadLetter, Record
+from gress_cep.errors import UserError
+from gress_cep.state import data_codec
+from gress_cep.state.backend import StateBackend, WriteBatch
+from gress_cep.state.cache import KeyedStateCache
+from gress_cep.state.timers import TimerTable, sort_due
+
+V = TypeVar("V")
+
+MANIFEST = "state-manifest"  # operator name -> what state it stored, with versions
+VALUES = "operator-state"  # operator + state name -> an operator-wide value
+
+
+@dataclass(slots=True, frozen=True)
+class StateCodec(Generic[V]):
+    """How one state's values become bytes and back; `version` changes with the format."""
+
+    version: int
+    encode: Callable[[V], bytes]
+    decode: Callable[[bytes], V]
+
+
+DATA: StateCodec[Any] = StateCodec(1, data_codec.dumps, data_codec.loads)
+
+
+class KeyedState(Protocol[V]):
+    """Key -> value, for one operator and state name. The hot path reads `data` (a dict);
+    a miss must call `load` when `spilled` (some keys are on disk only); after changing a
+    value in place, `mark_dirty(key)`."""
+
+    data: dict[Any, V]
+    spilled: bool
+
+    def get(self, key: Any) -> V | None: ...
+
+    def load(self, key: Any) -> V | None: ...
+
+    def put(self, key: Any, value: V) -> None: ...
+
+    def mark_dirty(self, key: Any) -> None: ...
+
+    def remove(self, key: Any) -> None: ...
+
+    def disk_only(self) -> Iterator[tuple[bytes, Any, bytes]]:
+        """(encoded key, key, encoded value) of keys on disk only, in encoded-key order."""
+        ...
+
+    def decode(self, raw: bytes) -> V: ...
+
+
+class Timers(Protocol):
+    """Event-time timers of one operator: (deadline, key) pairs."""
+
+    def register(self, deadline: int, key: Any) -> None: ...
+
+    def cancel(self, deadline: int, key: Any) -> None: ...
+
+    def pop_due(self, until: int, limit: int | None = None) -> list[tuple[int, Any]]:
+        """Every timer with deadline <= until, in deadline order (ties: encoded-key order);
+        with `limit`, the earliest (at least `limit`, and whole groups of equal deadlines)."""
+        ...
+
+
+@dataclass(slots=True)
+class Restored:
+    """What a restart tells an operator's `restore` about the state it hands back."""
+
+    changed: bool  # the operator's declaration, or anything upstream, changed
+    same_input: bool  # what reaches the operator did not change (its upstream is the same)
+    dropped: int = 0  # the operator adds what it drops because of a change (for the note)
+
+
+# ---------------------------------------------------------------------- without a backend
+class MemoryKeyed(Generic[V]):
+    """Keyed state of a run without checkpoints: just the dict."""
+
+    spilled = False
+
+    def __init__(self, codec: StateCodec[V]) -> None:
+        self.data: dict[Any, V] = {}
+        self._codec = codec
+
+    def get(self, key: Any) -> V | None:
+        return self.data.get(key)
+
+    def load(self, key: Any) -> V | None:
+        return None
+
+    def put(self, key: Any, value: V) -> None:
+        self.data[key] = value
+
+    def mark_dirty(self, key: Any) -> None:
+        return None
+
+    def remove(self, key: Any) -> None:
+        self.data.pop(key, None)
+
+    def disk_only(self) -> Iterator[tuple[bytes, Any, bytes]]:
+        return iter(())
+
+    def decode(self, raw: bytes) -> V:
+        return self._codec.decode(raw)
+
+
+class MemoryTimers:
+    """One deadline per (deadline, key) pair in a heap; a cancelled entry is skipped when it
+    surfaces. Due timers come in TimerTable's order."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, Any]] = []
+        self._live: dict[tuple[int, Any], int] = {}  # pair -> registrations not cancelled
+        self._order = 0
+
+    def register(self, deadline: int, key: Any) -> None:
+        pair = (deadline, key)
+        if pair in self._live:
+            return  # registered twice: one timer
+        self._live[pair] = 1
+        self._order += 1
+        heapq.heappush(self._heap, (deadline, self._order, key))
+
+    def cancel(self, deadline: int, key: Any) -> None:
+        self._live.pop((deadline, key), None)
+
+    def pop_due(self, until: int, limit: int | None = None) -> list[tuple[int, Any]]:
+        heap, live = self._heap, self._live
+        if limit is not None:
+            earliest = sorted(
+                d for d, _, k in heapq.nsmallest(limit, heap) if d <= until and (d, k) in live
+            )
+            if len(earliest) == limit:
+                until = earliest[-1]
+        due = []
+        while heap and heap[0][0] <= until:
+            deadline, _, key = heapq.heappop(heap)
+            if live.pop((deadline, key), None) is not None:
+                due.append((deadline, key))
+        return sort_due(due)
+
+
+class _CachedKeyed(KeyedStateCache[V]):
+    """Keyed state in a backend table (see gress_cep.state.cache)."""
+
+    def get(self, key: Any) -> V | None:
+        value = self.data.get(key)
+        if value is None and self.spilled:
+            value = self.load(key)
+        return value
+
+    def decode(self, raw: bytes) -> V:
+        return self._decode_value(raw)
+
+
+# ---------------------------------------------------------------------- the registry
+@dataclass(slots=True)
+class _Value:
+    name: str
+    version: int
+    snapshot: Callable[[], Any]
+    restore: Callable[[Any, Restored], None]
+
+
+@dataclass(slots=True)
+class _OperatorEntry:
+    name: str
+    label: str  # how a person knows it: "pattern card_testing", "view spend_1h"
+    fingerprint: str  # changes when its declaration or anything upstream changes
+    source_fingerprint: str  # changes when anything upstream changes
+    keyed: dict[str, tuple[int, Any]] = field(default_factory=dict)  # name -> (version, handle)
+    timers: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, _Value] = field(default_factory=dict)
+
+    def table(self, state: str, version: int) -> str:
+        return f"{self.name}/{state}.v{version}"
+
+
+class SideOutputs:
+    """Where operators put what is not their main output; the pipeline takes it each round."""
+
+    def __init__(self) -> None:
+        self.timeouts: list[Record] = []
+        self.dead_letters: list[DeadLetter] = []
+
+
+class OperatorContext:
+    """One operator's view of the runtime (see the module docstring)."""
+
+    def __init__(self, registry: StateRegistry, entry: _OperatorEntry) -> None:
+        self._registry = registry
+        self._entry = entry
+        self.operator = entry.name
+        self.sides = registry.sides
+
+    def keyed(self, name: str, codec: StateCodec[V], max_in_memory: int | None = None) -> Any:
+        """A KeyedState[V] named `name` (at most `max_in_memory` keys in memory; the job's
+        --state-cache-keys when None)."""
+        entry, backend = self._entry, self._registry.backend
+        if name in entry.keyed or name in entry.timers:
+            raise ValueError(f"{entry.name} asked twice for state {name!r}")
+        handle: Any
+        if backend is None:
+            handle = MemoryKeyed(codec)
+        else:
+            handle = _CachedKeyed(
+                backend,
+                entry.table(name, codec.version),
+                encode_value=codec.encode,
+                decode_value=codec.decode,
+                max_entries=max_in_memory or self._registry.max_keys_in_memory,
+            )
+        entry.keyed[name] = (codec.version, handle)
+        return handle
+
+    def timers(self, name: str = "timers") -> Timers:
+        entry, backend = self._entry, self._registry.backend
+        if name in entry.keyed or name in entry.timers:
+            raise ValueError(f"{entry.name} asked twice for state {name!r}")
+        handle: Any = (
+            MemoryTimers() if backend is None else TimerTable(backend, entry.table(name, 1))
+        )
+        entry.timers[name] = handle
+        return handle
+
+    def value(
+        self,
+        name: str,
+        snapshot: Callable[[], Any],
+        restore: Callable[[Any, Restored], None],
+        version: int = 1,
+    ) -> None:
+        """An operator-wide value: `snapshot()` is stored (as data: data_codec) at each
+        checkpoint, and handed to `restore` at a restart."""
+        if name in self._entry.values:
+            raise ValueError(f"{self._entry.name} asked twice for state {name!r}")
+        self._entry.values[name] = _Value(name, version, snapshot, restore)
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        self.sides.dead_letters.append(letter)
+
+    def timeouts(self, records: list[Record]) -> None:
+        self.sides.timeouts.extend(records)
+
+
+class StateRegistry:
+    """Every operator's state handles in one job, and their checkpoints."""
+
+    def __init__(self, backend: StateBackend | None, max_keys_in_memory: int = 100_000) -> None:
+        self.backend = backend
+        self.max_keys_in_memory = max_keys_in_memory
+        self.sides = SideOutputs()
+        self._operators: dict[str, _OperatorEntry] = {}
+
+    def context(
+        self, name: str, label: str, fingerprint: str = "", source_fingerprint: str = ""
+    ) -> OperatorContext:
+        if name in self._operators:
+            raise ValueError(f"two operators named {name!r}")
+        entry = _OperatorEntry(name, label, fingerprint, source_fingerprint)
+        self._operators[name] = entry
+        return OperatorContext(self, entry)
+
+    def maintain(self) -> None:
+        """Between rounds: bring memory back within bounds (evict keys, spill timers)."""
+        if self.backend is None:
+            return
+        for entry in self._operators.values():
+            for _, handle in entry.keyed.values():
+                handle.maybe_evict()
+            for timers in entry.timers.values():
+                timers.maybe_spill()
+
+    def keys_in_memory(self) -> int:
+        return sum(len(h.data) for e in self._operators.values() for _, h in e.keyed.values())
+
+    # ------------------------------------------------------------------ checkpoints
+    def snapshot_into(self, batch: WriteBatch) -> None:
+        """Every state that changed since the last checkpoint, and the manifest."""
+        for entry in self._operators.values():
+            for _, handle in entry.keyed.values():
+                handle.flush_into(batch)
+            for timers in entry.timers.values():
+                timers.flush_into(batch)
+            for value in entry.values.values():
+                data = data_codec.dumps([value.version, value.snapshot()])
+                batch.put(VALUES, _value_key(entry.name, value.name), data)
+            manifest = {
+                "label": entry.label,
+                "fingerprint": entry.fingerprint,
+                "source": entry.source_fingerprint,
+                "keyed": {name: version for name, (version, _) in entry.keyed.items()},
+                "timers": sorted(entry.timers),
+                "values": {name: v.version for name, v in entry.values.items()},
+            }
+            batch.put(MANIFEST, entry.name.encode(), data_codec.dumps(manifest))
+
+    def restore(self) -> list[str]:
+        """Every operator's state from the backend's live state (a checkpoint just restored).
+        Returns a note for the person for each operator that changed since."""
+        backend = self.backend
+        if backend is None:
+            return []
+        manifests = backend.table(MANIFEST)
+        notes: dict[str, int] = {}  # label of a changed operator -> records dropped
+        for entry in self._operators.values():
+            raw = manifests.get(entry.name.encode())
+            if raw is None:
+                continue  # new since the checkpoint
+            saved = data_codec.loads(raw)
+            changed = saved["fingerprint"] != entry.fingerprint
+            restored = Restored(changed, saved["source"] == entry.source_fingerprint)
+            if changed:
+                self._delete_tables(backend, entry, saved)
+            else:
+                self._check_versions(entry, saved)
+                for _, handle in entry.keyed.values():
+                    handle.after_restore()
+                for timers in entry.timers.values():
+                    timers.after_restore()
+            values = backend.table(VALUES)
+            for value in entry.values.values():
+                data = values.get(_value_key(entry.name, value.name))
+                if data is None:
+                    continue
+                version, stored = data_codec.loads(data)
+                if version == value.version:
+                    value.restore(stored, restored)
+                elif not changed:
+                    raise _version_error(entry, value.name, version, value.version)
+            if changed:
+                notes[entry.label] = notes.get(entry.label, 0) + restored.dropped
+        out = []
+        for label, dropped in notes.items():
+            note = f"{label} changed since that checkpoint: it starts afresh"
+            if dropped:
+                note += f" ({dropped:,} records it had not processed yet are dropped with it)"
+            out.append(note)
+        return out
+
+    @staticmethod
+    def _delete_tables(backend: StateBackend, entry: _OperatorEntry, saved: dict) -> None:
+        """The keyed state and timers the checkpoint left for an operator that changed: they
+        belong to the old declaration, and would otherwise come back when a key is read from
+        disk after an eviction, or when one of their timers fires."""
+        batch = WriteBatch()
+        tables = [entry.table(n, v) for n, v in saved["keyed"].items()]
+        tables += [entry.table(n, 1) for n in saved["timers"]]
+        for table in tables:
+            for key, _ in backend.table(table).items():
+                batch.delete(table, key)
+        if batch:
+            backend.write(batch)
+
+    @staticmethod
+    def _check_versions(entry: _OperatorEntry, saved: dict) -> None:
+        for name, (version, _) in entry.keyed.items():
+            stored = saved["keyed"].get(name)
+            if stored is not None and stored != version:
+                raise _version_error(entry, name, stored, version)
+
+
+def _value_key(operator: str, state: str) -> bytes:
+    return f"{operator}\0{state}".encode()
+
+
+def _version_error(entry: _OperatorEntry, state: str, stored: int, current: int) -> UserError:
+    return UserError(
+        f"the checkpoint holds {entry.label}'s state '{state}' in format version {stored}; "
+        f"this gress reads version {current}",
+        hint="resume it with the gress version that wrote it, or start afresh with --fresh",
+    )
