@@ -7,7 +7,7 @@ for match in program.run({"payments": events}):
 """
 
 from gress_cep.api import Program, compile
-from gress_cep.dsl.errors import GressError
-from gress_cep.errors import UserError
+from gress_cep.dsl.errors import PatternError
+from gress_cep.errors import GressError, GressWarning, UserError
 
-__all__ = ["GressError", "Program", "UserError", "compile"]
+__all__ = ["GressError", "GressWarning", "PatternError", "Program", "UserError", "compile"]

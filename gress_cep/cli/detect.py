@@ -11,6 +11,7 @@ from types import FrameType
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from gress_cep.cli.config import load_config_file
 from gress_cep.cli.console import err_console
@@ -116,6 +117,14 @@ from gress_cep.runtime.plan import PlanOptions, build_plan
     help="A quiet input partition stops holding event time back after this long.",
 )
 @click.option(
+    "--max-time-skew",
+    default="1d",
+    show_default=True,
+    metavar="DURATION|off",
+    help="A record whose time is this far ahead of both the watermark and the clock is a "
+    "dead letter (it would make every later record late); 'off': no bound.",
+)
+@click.option(
     "--max-partial-matches",
     default=10_000,
     show_default=True,
@@ -144,11 +153,24 @@ from gress_cep.runtime.plan import PlanOptions, build_plan
 )
 @click.option("--fresh", is_flag=True, help="Ignore the state of an unfinished earlier run.")
 @click.option(
+    "--allow-non-restored-state",
+    is_flag=True,
+    help="Resuming (or --from-savepoint): drop the state of patterns and views this job does "
+    "not have, instead of refusing it.",
+)
+@click.option(
     "--state-cache-keys",
     default=100_000,
     show_default=True,
     type=click.IntRange(min=1),
     help="Keys per pattern kept in memory; the state of others waits on disk.",
+)
+@click.option(
+    "--buffer-cache-events",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Events per pattern waiting for the watermark kept in memory; the rest wait on disk.",
 )
 @click.option(
     "--from-savepoint",
@@ -190,12 +212,15 @@ def command(
     late: str | None,
     timeouts: str | None,
     idle_timeout: str,
+    max_time_skew: str,
     max_partial_matches: int,
     metrics_port: int | None,
     state_dir: Path | None,
     checkpoint_interval: str,
     fresh: bool,
+    allow_non_restored_state: bool,
     state_cache_keys: int,
+    buffer_cache_events: int,
     from_savepoint: Path | None,
     quiet: bool | None,
 ) -> None:
@@ -235,6 +260,11 @@ def command(
             views=list(views) or None,
             max_runs_per_key=max_partial_matches,
             idle_timeout_s=parse_duration_s(idle_timeout, "--idle-timeout"),
+            max_time_skew_ms=(
+                None
+                if max_time_skew.strip() == "off"
+                else round(parse_duration_s(max_time_skew, "--max-time-skew") * 1000)
+            ),
             base_dir=file.parent,
             # not `pending_dead.append`: DeadLetterCallback may be called with `letter=`
             on_dead_letter=lambda letter: pending_dead.append(letter),
@@ -264,7 +294,9 @@ def command(
             else parse_duration_s(checkpoint_interval, "--checkpoint-interval")
         ),
         fresh=fresh,
+        allow_non_restored_state=allow_non_restored_state,
         max_keys_in_memory=state_cache_keys,
+        max_events_in_memory=buffer_cache_events,
         from_savepoint=from_savepoint,
         terminal_output=terminal,
     )
@@ -289,6 +321,10 @@ def command(
             if pending_dead:  # model failures: their records are dead letters too
                 job.sinks.write(RoundOutput(dead_letters=list(pending_dead)))
                 pending_dead.clear()
+            for note in [] if quiet else out.notes:
+                err_console.print(
+                    f"[yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True
+                )
             if live is not None and out.matches:
                 live.add(out.matches)
             if metrics is not None:

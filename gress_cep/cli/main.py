@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from gress_cep.errors import UserError
+from gress_cep.errors import GressError
 
 
 def _version() -> str:
@@ -52,7 +52,7 @@ class GressGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except UserError as err:
+        except GressError as err:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(err.render(), err=True)

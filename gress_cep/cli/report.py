@@ -182,7 +182,7 @@ def print_summary(
         if r.dropped:
             err.print(
                 f"[yellow]note:[/] pattern {r.name}: {r.dropped:,} records read before a restart "
-                "were dropped because its input changed"
+                "were never matched: its input changed, or it is new since the checkpoint"
             )
         if r.ttl_expired:
             err.print(

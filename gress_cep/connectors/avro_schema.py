@@ -2,8 +2,11 @@
 
 Reading: a writer schema (from the registry or a container file's header) is read with the
 stream's declared `schema` as the reader schema, so that Avro schema resolution handles
-evolution (renamed-by-alias, added-with-default and promoted fields). Millisecond timestamps are
-read as plain epoch-ms longs, which is what the engine parses as event time.
+evolution (renamed-by-alias, added-with-default and promoted fields). Every timestamp logical
+type is read as an epoch-ms int, which is what the engine uses as event time: millisecond ones
+as their plain longs, microsecond and nanosecond ones (`timestamp-micros`,
+`local-timestamp-nanos`, ...) through a reader of gress's own that divides (floor) — a
+`local-` timestamp has no zone and is taken as UTC, as a naive ISO-8601 time is.
 
 Writing: output records have no declared schema, so one is inferred from the records themselves
 and widened when a later record brings a new field or type. Every field is a union with "null"
@@ -16,9 +19,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import fastavro.read
 from fastavro import parse_schema
 
 from gress_cep.connectors.avro_guard import CountGuard
@@ -27,6 +32,26 @@ from gress_cep.dsl.ast import Stream
 
 # Logical types whose underlying long is exactly what gress wants: epoch milliseconds.
 _MILLIS_TIMESTAMPS = {"timestamp-millis", "local-timestamp-millis"}
+# Finer ones, read through a logical type of gress's own (a name no writer uses, so fastavro's
+# own readers for the standard names stay as they are for anyone else in the process): fastavro
+# makes datetimes of micros, which are no event time, and leaves nanos as raw longs.
+_FINER_TIMESTAMPS = {
+    "timestamp-micros": ("gress-epoch-ms-from-micros", 1000),
+    "local-timestamp-micros": ("gress-epoch-ms-from-micros", 1000),
+    "timestamp-nanos": ("gress-epoch-ms-from-nanos", 1_000_000),
+    "local-timestamp-nanos": ("gress-epoch-ms-from-nanos", 1_000_000),
+}
+
+
+def _epoch_ms_reader(per_ms: int) -> Callable[[int, Any, Any], int]:
+    def read(data: int, writer_schema: Any, reader_schema: Any) -> int:
+        return data // per_ms  # floor, as a negative time rounds down too
+
+    return read
+
+
+for _name, _per_ms in dict(_FINER_TIMESTAMPS.values()).items():
+    fastavro.read.LOGICAL_READERS[f"long-{_name}"] = _epoch_ms_reader(_per_ms)
 
 _STREAM_TO_AVRO: dict[str, Any] = {
     "string": "string",
@@ -58,13 +83,17 @@ def read_plan(writer_schema: Any, stream: Stream | None) -> ReadPlan:
 
 
 def plain_schema(schema: Any) -> Any:
-    """`schema` with millisecond-timestamp logical types dropped (read as plain longs)."""
+    """`schema` with every timestamp logical type read as epoch ms: millisecond ones dropped
+    (plain longs), finer ones replaced by gress's own readers."""
     if isinstance(schema, list):
         return [plain_schema(branch) for branch in schema]
     if not isinstance(schema, dict):
         return schema
-    if schema.get("logicalType") in _MILLIS_TIMESTAMPS:
+    logical = schema.get("logicalType")
+    if logical in _MILLIS_TIMESTAMPS:
         return plain_schema({k: v for k, v in schema.items() if k != "logicalType"})
+    if logical in _FINER_TIMESTAMPS and schema.get("type") == "long":
+        return {**schema, "logicalType": _FINER_TIMESTAMPS[logical][0]}
     return {key: plain_schema(value) for key, value in schema.items()}
 
 

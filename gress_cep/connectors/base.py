@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
@@ -41,13 +42,16 @@ class Batch:
     `partitions[i]` is the source partition of `records[i]` (per-partition watermarks); None means
     every record is from partition 0. `timestamps[i]` is the source's own timestamp of the record
     in epoch ms (Kafka record time), used when the stream declares no `time` field; None when the
-    source has none.
+    source has none. `origin(i)` says where `records[i]` came from, as dead letters do
+    ("payments.jsonl:17", "kafka:payments[2]@1234"): asked only for the rare record that needs
+    it (a late one), so that a batch costs nothing for it.
     """
 
     records: list[Record] = field(default_factory=list)
     partitions: list[int] | None = None
     timestamps: list[int] | None = None
     dead: list[DeadLetter] = field(default_factory=list)
+    origin: Callable[[int], str] | None = None
 
 
 class Source(Protocol):

@@ -247,11 +247,15 @@ class CsvSource:
                 origins.append(origin)
         self._position = {"offset": self._offset, "line": self._line}
         if self._validator is not None:
-            records, invalid = set_aside_invalid(
+            valid, invalid = set_aside_invalid(
                 self._validator, records, raws.__getitem__, origins.__getitem__
             )
+            if invalid:
+                kept = {id(r) for r in valid}
+                origins = [o for r, o in zip(records, origins, strict=True) if id(r) in kept]
+                records = valid
             dead += invalid
-        return Batch(records, dead=dead)
+        return Batch(records, dead=dead, origin=origins.__getitem__)
 
     def position(self) -> dict[str, Any]:
         return dict(self._position)

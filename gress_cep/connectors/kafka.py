@@ -172,6 +172,8 @@ def _value_decoder(
 
 
 class KafkaSource:
+    live = True  # records arrive as they are produced: wall-clock deadlines apply (Pipeline)
+
     def __init__(
         self,
         topic: str,
@@ -290,7 +292,14 @@ class KafkaSource:
             kept = decoded.kept or []
             partitions = [partitions[i] for i in kept]
             stamps = [stamps[i] for i in kept]
-        return Batch(decoded.records, partitions, stamps, dead)
+            offsets = [offsets[i] for i in kept]
+        return Batch(
+            decoded.records,
+            partitions,
+            stamps,
+            dead,
+            lambda i: self._origin(partitions[i], offsets[i]),
+        )
 
     def _origin(self, partition: int, offset: int) -> str:
         return f"{self.description}[{partition}]@{offset}"

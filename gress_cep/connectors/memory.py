@@ -29,10 +29,14 @@ class IterableSource:
         self._count += len(chunk)
         if set(map(type, chunk)) == {dict}:
             batch.records = chunk  # the common case, without a per-record append
+            batch.origin = lambda i: f"{self.description}[{start + i}]"
             return batch
+        numbers: list[int] = []
+        batch.origin = lambda i: f"{self.description}[{numbers[i]}]"
         for i, item in enumerate(chunk, start):
             if isinstance(item, dict):
                 batch.records.append(item)
+                numbers.append(i)
             else:
                 batch.dead.append(
                     DeadLetter(

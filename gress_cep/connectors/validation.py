@@ -11,13 +11,13 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 import orjson
 
 from gress_cep.connectors.base import DeadLetter, Record
 from gress_cep.dsl.ast import Stream
 from gress_cep.errors import UserError
+from gress_cep.runtime.event_time import to_epoch_ms
 
 SCHEMA_TYPES = ("string", "int", "float", "bool", "timestamp")
 
@@ -28,7 +28,7 @@ _ACCEPTED: dict[str, frozenset[type]] = {
     "int": frozenset({int}),
     "float": frozenset({float, int}),
     "bool": frozenset({bool}),
-    "timestamp": frozenset({int, float, str}),  # epoch ms, epoch seconds, ISO-8601
+    "timestamp": frozenset({int, float, str}),  # epoch ms or s, ISO-8601 (DSL §2)
 }
 
 
@@ -83,7 +83,7 @@ class Validator:
                 failing.update(
                     i
                     for i, record in enumerate(records)
-                    if type(record.get(name)) is str and not _is_iso_8601(record[name])
+                    if type(record.get(name)) is str and not _is_time_text(record[name])
                 )
         return [(i, self.reason(records[i])) for i in sorted(failing)]
 
@@ -98,7 +98,7 @@ class Validator:
                 if value is None:
                     reason += f" (declare it `{rule.type}?` to allow null)"
                 return reason
-            if rule.type == "timestamp" and type(value) is str and not _is_iso_8601(value):
+            if rule.type == "timestamp" and type(value) is str and not _is_time_text(value):
                 return (
                     f"field '{rule.name}': expected timestamp, got {describe(value)} "
                     "(not epoch ms, epoch seconds or ISO-8601)"
@@ -125,12 +125,9 @@ def set_aside_invalid(
     return [r for i, r in enumerate(records) if i not in dropped], dead
 
 
-def _is_iso_8601(text: str) -> bool:
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+def _is_time_text(text: str) -> bool:
+    """ISO-8601, or a number written out: the text forms of a time (DSL §2)."""
+    return to_epoch_ms(text) is not None
 
 
 _TYPE_NAMES: dict[type, str] = {

@@ -29,6 +29,17 @@ from gress_cep.dsl.source_text import SourceText
 _STATEMENT = re.compile(r"^[ \t]*(stream|model|view|pattern)[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 _TIME_TYPES = ("timestamp", "int", "float")
 _WINDOW_FIELDS: dict[str, Type] = {"window_start": "timestamp", "window_end": "timestamp"}
+_WINDOW_FIELD_MEANINGS = {
+    "window_start": "the start of the window",
+    "window_end": "the end of the window",
+}
+# what every match record (and timed-out partial match) of a pattern carries besides its outputs
+MATCH_METADATA = {
+    "pattern": "the name of the pattern",
+    "key": "the partition key",
+    "start": "the time of the match's first event",
+    "end": "the time of the match's last event",
+}
 # the numbers of `count N every M`, which the syntax tree keeps without their positions
 _COUNT_WINDOW = re.compile(r"\bcount\s+(\d+)(?:\s+every\s+(\d+))?")
 _MANY_OPEN_WINDOWS = 10_000  # per key: beyond this a window kind gets a warning
@@ -259,6 +270,7 @@ class _Checker:
             record = self.source_record(v.source.name, place)
         else:
             record = self.join(v.source, name)
+            self._cannot_run_yet(v.source.span, name, "a join")
         window: ast.WindowOp | None = None  # a window waiting for its aggregate
         interrupted: ast.WindowOp | None = None  # one reported without its aggregate
         previous: ast.ViewOp | None = None
@@ -299,10 +311,39 @@ class _Checker:
                 self.exprs.condition(op.condition, ctx, "'having'")
             else:
                 record = self.lookup(op, record, place)
+                self._cannot_run_yet(op.span, name, "a lookup")
             previous = op
         if window is not None:
             self._window_without_aggregate(window)
         return record
+
+    def _cannot_run_yet(self, span: ast.Span, view: str, what: str) -> None:
+        """Joins and lookups check, but have no operator yet: `gress detect` refuses whatever
+        reads such a view (gress_cep/runtime/plan.py), so `check` must not say a plain ok."""
+        self.diag.warning(
+            span,
+            f"view '{view}' uses {what}, which the runtime cannot run yet: `gress detect` "
+            f"refuses the patterns and --view outputs that read '{view}'",
+            hint="other patterns of the file run (select them with --pattern NAME)",
+        )
+
+    def _partition_fields(self, p: ast.Pattern) -> list[str]:
+        """The fields a pattern's partition key is made of: `partition by`, else the key of
+        the stream its records come from."""
+        if p.partition_by is not None:
+            return [f.text for f in p.partition_by]
+        streams = [s for s in self.sources.values() if isinstance(s, ast.Stream)]
+        source: ast.Stream | ast.View | None
+        if p.source is None:
+            source = streams[0] if len(streams) == 1 else None
+        else:
+            source = self.sources.get(p.source.text)
+        if isinstance(source, ast.View):
+            key = self._stream_key(source)
+            return [key] if key else []
+        if isinstance(source, ast.Stream) and source.key is not None:
+            return [source.key.text]
+        return []
 
     def _stream_key(self, v: ast.View) -> str | None:
         """The `key` of the stream a view's records come from (None for a join)."""
@@ -452,7 +493,9 @@ class _Checker:
             group_keys=keys if window else None,
             models=self.models,
         )
-        out = self.outputs(op.items, ctx, "aggregate")
+        reserved = dict(_WINDOW_FIELD_MEANINGS) if window else {}
+        reserved.update({k: "a field the windows are grouped by" for k in keys} if window else {})
+        out = self.outputs(op.items, ctx, "aggregate", reserved, set(keys) if window else None)
         fields: dict[str, Type] = {k: record.get(k) or ANY for k in keys} if window else {}
         fields.update(_WINDOW_FIELDS)
         fields.update(out.fields)
@@ -498,8 +541,18 @@ class _Checker:
         return Record(fields, record.open or table_record.open, record.joined)
 
     # ------------------------------------------------------------------ outputs
-    def outputs(self, items: tuple[ast.SelectItem, ...], ctx: Context, clause: str) -> Record:
-        """The record that `select`, `aggregate` or `emit` items make; names must be unique."""
+    def outputs(
+        self,
+        items: tuple[ast.SelectItem, ...],
+        ctx: Context,
+        clause: str,
+        reserved: dict[str, str] | None = None,
+        kept: set[str] | None = None,
+    ) -> Record:
+        """The record that `select`, `aggregate` or `emit` items make; names must be unique
+        and must not be one of the `reserved` names the record already carries (name ->
+        what it is), which the item would overwrite; a `kept` one may be repeated as it is
+        (`aggregate k` for a `by k` field)."""
         fields: dict[str, Type] = {}
         spans: dict[str, ast.Span] = {}
         for item in items:
@@ -511,6 +564,18 @@ class _Checker:
                     item.expr.span,
                     f"this {clause} item needs a name",
                     hint="add 'as NAME'",
+                )
+                continue
+            keeps_it = isinstance(item.expr, ast.Ref) and item.expr.name == name
+            if reserved and name in reserved and not (keeps_it and name in (kept or ())):
+                written = self.text.snippet(item.expr.span) or "..."
+                self.diag.error(
+                    span,
+                    f"output '{name}' of '{clause}' has the name of a field every record it "
+                    f"makes carries ('{name}': {reserved[name]})",
+                    hint=f"name it otherwise with 'as', e.g. '{written} as {name}_1'"
+                    if item.alias is None
+                    else "give it another name",
                 )
                 continue
             if name in spans:
@@ -553,12 +618,32 @@ class _Checker:
                 ctx = Context(
                     record, f"in '{clause}'", variables, aggregates="pattern", models=self.models
                 )
-                self.outputs(items, ctx, clause)
+                # `emit key` of a pattern partitioned by a field `key` is the partition key
+                # itself: the same value as the metadata it would overwrite
+                kept = {"key"} if self._partition_fields(p) == ["key"] else None
+                self.outputs(items, ctx, clause, MATCH_METADATA, kept)
+        if p.emit is None:
+            self.default_output_names(variables)
         if p.timeout_emit is not None and p.within is None:
             self.diag.error(
                 p.clause_spans.get("timeout_emit", p.name.span),
                 "'on timeout emit' needs a pattern 'within': without one nothing times out",
                 hint="add e.g. 'within 10m'",
+            )
+
+    def default_output_names(self, variables: dict[str, Variable]) -> None:
+        """Without `emit`, a match record has one entry per variable beside its metadata:
+        a variable named like a metadata field would overwrite it (or be overwritten)."""
+        for var in variables.values():
+            if var.negated or var.name not in MATCH_METADATA:
+                continue
+            self.diag.error(
+                var.span,
+                f"variable '{var.name}' has the name of a field every match record carries "
+                f"('{var.name}': {MATCH_METADATA[var.name]}): without 'emit', its events "
+                "would take that field's place",
+                hint=f"rename the variable (e.g. '{var.name}_event'), or name the outputs "
+                "with 'emit'",
             )
 
     def pattern_source(self, p: ast.Pattern) -> Record:
@@ -660,6 +745,55 @@ class _Checker:
                     models=self.models,
                 )
                 self.exprs.condition(q.until, ctx, f"the 'until' of '{var.name}'")
+        assert p.match is not None
+        for _, element in elements(p.match):
+            q = element.quantifier
+            if isinstance(element.atom, ast.VarRef) or q is None or q.until is None:
+                continue
+            reader = self.group_reader(element, variables)
+            if reader is None or not is_loop(q):
+                continue
+            ctx = Context(
+                record,
+                f"in 'until' of the group {reader.name}",
+                variables,
+                reader=reader,
+                aggregates="pattern",
+                models=self.models,
+            )
+            self.exprs.condition(q.until, ctx, f"the 'until' of the group {reader.name}")
+
+    def group_reader(self, group: ast.Element, variables: dict[str, Variable]) -> Variable | None:
+        """Who reads a group's `until`: it sees the variables before the group and those of
+        the group (their events so far), like the condition of the group's last variable."""
+        inside = [
+            variables[e.atom.name]
+            for _, e in elements(group)
+            if isinstance(e.atom, ast.VarRef) and e.atom.name in variables and not e.negated
+        ]
+        if not inside:
+            return None
+        branches = inside[0].branches
+        for v in inside[1:]:
+            common = 0
+            while (
+                common < min(len(branches), len(v.branches))
+                and branches[common] == v.branches[common]
+            ):
+                common += 1
+            branches = branches[:common]
+        snippet = self.text.snippet(group.atom.span)
+        return Variable(
+            name=f"({snippet})" if snippet else "(...)",
+            span=group.span,
+            index=max(v.index for v in inside),
+            negated=False,
+            repeats=True,
+            optional=False,
+            looping=True,
+            branches=branches,
+            element=group,
+        )
 
     def skip(self, p: ast.Pattern, variables: dict[str, Variable]) -> None:
         if p.skip is None or p.skip.var is None:

@@ -40,8 +40,9 @@ class Diagnostic:
         return "\n".join(out)
 
 
-class GressError(UserError):
-    """A mistake in a pattern file: carries diagnostics that render with file, line and column."""
+class PatternError(UserError):
+    """A mistake in a pattern file: carries diagnostics that render with file, line and column.
+    A `gress_cep.GressError`, like every error gress raises on purpose."""
 
     def __init__(
         self,
@@ -62,6 +63,9 @@ class GressError(UserError):
 
     def render(self) -> str:
         return "\n".join(d.render(self.filename, self.source) for d in self.diagnostics)
+
+
+GressError = PatternError  # the name the parser and older code raise it by
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ are "any" and every field name is accepted. Only what can be known before runnin
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -213,12 +214,31 @@ class ExpressionChecker:
                     self.diag.error(
                         expr.span, f"'matches' needs a string, not {self._show(operand, t)}"
                     )
-                try:
-                    re.compile(expr.regex)
-                except re.error as exc:
-                    self.diag.error(expr.regex_span, f"invalid regular expression: {exc.msg}")
+                self._regex(expr)
                 return "bool"
         raise AssertionError(f"unexpected expression node {expr!r}")
+
+    def _regex(self, expr: ast.Matches) -> None:
+        """A regular expression that cannot be compiled is an error where it is written;
+        Python's warnings about it (a possible nested set, ...) are warnings there too."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                re.compile(expr.regex)
+            except re.error as exc:
+                self.diag.error(expr.regex_span, f"invalid regular expression: {exc.msg}")
+            except OverflowError:  # a{4294967296}
+                self.diag.error(
+                    expr.regex_span,
+                    "invalid regular expression: a repetition count is too large",
+                    hint="counts in a regular expression are at most 4294967294",
+                )
+            except RecursionError:
+                self.diag.error(
+                    expr.regex_span, "invalid regular expression: it is nested too deeply"
+                )
+        for warning in caught:
+            self.diag.warning(expr.regex_span, f"regular expression: {warning.message}")
 
     def _truth(self, expr: ast.Expr, ctx: Context, what: str) -> None:
         t = self.value(expr, ctx)

@@ -9,7 +9,10 @@ Null semantics (DSL §3.2): a missing field is None; arithmetic with None gives 
 comparison with None is false. Each function is generated twice from the same generator: a fast
 version with inline operators, and a safe version where every operator that can raise (a
 string compared with a number, a division by zero) is a helper returning None/False. The fast
-version runs; if it raises, the safe version answers for that record.
+version runs; if it raises, the safe version answers for that record. The safe version has no
+catch-all of its own: what it raises is not a value's fault but a bug, and must not become a
+silent "false" (only a value nested too deeply to compare counts as null there). Constants
+that have no Python literal (an infinite float: `1e309`) are names bound in the namespace.
 
 Where names come from depends on the context, which a `Scope` decides:
 - `RecordScope`: one record (views, model features): `amount` is `e.get('amount')`.
@@ -24,6 +27,7 @@ Where names come from depends on the context, which a `Scope` decides:
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -122,7 +126,7 @@ def _avg_values(values: Any) -> Any:
         except TypeError:
             return None
         n += 1
-    return None if n == 0 else total / n
+    return _mean(total, n)
 
 
 def _extreme(values: Any, better: Callable[[Any, Any], bool]) -> Any:
@@ -167,9 +171,19 @@ def _max_null(best: Any, value: Any) -> Any:
     return _extreme((best, value), operator.gt)
 
 
+def _mean(total: Any, n: int) -> Any:
+    """total / n; null for no values, and for values that cannot be divided (strings)."""
+    if not n or total is None:
+        return None
+    try:
+        return total / n
+    except (TypeError, OverflowError):
+        return None
+
+
 def _avg_pair(pair: Any) -> Any:
     total, n = pair
-    return None if not n or total is None else total / n
+    return _mean(total, n)
 
 
 def _avg_pair_with(pair: Any, value: Any) -> Any:
@@ -177,11 +191,21 @@ def _avg_pair_with(pair: Any, value: Any) -> Any:
     if value is not None:
         total = _add_null(total, value)
         n += 1
-    return None if not n or total is None else total / n
+    return _mean(total, n)
 
 
 def _field(event: Any, name: str) -> Any:
     return event.get(name) if event is not None else None
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    """A scalar function in the safe version: an argument it cannot take gives null (the
+    functions do this themselves for the usual errors; this also covers the platform's, such
+    as an OSError from a timestamp out of its range)."""
+    try:
+        return fn(*args)
+    except (ArithmeticError, LookupError, TypeError, ValueError, OSError):
+        return None
 
 
 BASE_NAMESPACE: dict[str, Any] = {
@@ -200,6 +224,7 @@ BASE_NAMESPACE: dict[str, Any] = {
     "_avg_pair": _avg_pair,
     "_avg_pair_with": _avg_pair_with,
     "_field": _field,
+    "_call": _call,
     "_add": _safe(lambda a, b: a + b),
     "_sub": _safe(lambda a, b: a - b),
     "_mul": _safe(lambda a, b: a * b),
@@ -210,7 +235,12 @@ BASE_NAMESPACE: dict[str, Any] = {
     "_gt": _safe_cmp(lambda a, b: a > b),
     "_ge": _safe_cmp(lambda a, b: a >= b),
     # the generated code needs only these builtins
-    "__builtins__": {"bool": bool, "len": len, "Exception": Exception},
+    "__builtins__": {
+        "bool": bool,
+        "len": len,
+        "Exception": Exception,
+        "RecursionError": RecursionError,
+    },
 }
 
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod"}
@@ -528,7 +558,7 @@ class _Generator:
     def expr(self, node: ast.Expr) -> str:
         match node:
             case ast.Literal(value=v):
-                return repr(v)
+                return self.literal(v)
             case ast.Duration(ms=ms):
                 return repr(ms)
             case ast.Ref():
@@ -554,6 +584,8 @@ class _Generator:
             case ast.Between(operand=o, low=lo, high=hi, negated=neg):
                 bounds = f"{self.expr(lo)}, {self.expr(hi)}"
                 return self.test(o, neg, lambda x: f"_between({x}, {bounds})")
+            case ast.IsNull(operand=ast.Literal(value=v) | ast.Duration(ms=v), negated=neg):
+                return repr((v is None) != neg)  # `1 is None` would be a SyntaxWarning
             case ast.IsNull(operand=o, negated=neg):
                 return f"({self.expr(o)} is {'not ' if neg else ''}None)"
             case ast.Matches(operand=o, regex=rx, negated=neg):
@@ -562,6 +594,13 @@ class _Generator:
             case ast.ListExpr(items=items):
                 return "[" + ", ".join(self.expr(i) for i in items) + "]"
         raise CompileError(f"cannot compile {type(node).__name__}")
+
+    def literal(self, value: Any) -> str:
+        """A constant in the source: its repr, or a name for a float that has no literal
+        (inf, -inf and nan would read as undefined names)."""
+        if isinstance(value, float) and not math.isfinite(value):
+            return self.const(value)
+        return repr(value)
 
     def test(self, operand: ast.Expr, negated: bool, build: Callable[[str], str]) -> str:
         """A predicate on `operand`; negated, it is still false when the operand is null
@@ -575,7 +614,10 @@ class _Generator:
     def call(self, node: ast.Call) -> str:
         if is_scalar_call(node.func, len(node.args)):
             fn = self.const(scalar(node.func).impl)
-            return f"{fn}({', '.join(self.expr(a) for a in node.args)})"
+            args = [self.expr(a) for a in node.args]
+            if self.safe:
+                return f"_call({', '.join([fn, *args])})"
+            return f"{fn}({', '.join(args)})"
         return self.scope.aggregate(self, node)
 
     def arith(self, op: str, left: ast.Expr, right: ast.Expr) -> str:
@@ -590,10 +632,11 @@ class _Generator:
         for this, other in ((left, right), (right, left)):
             if isinstance(other, ast.Literal) and other.value is not None:
                 x = self.expr(this)
+                value = self.literal(other.value)
                 if op == "==":
-                    return f"({x} == {other.value!r})"
+                    return f"({x} == {value})"
                 t = self.temp()
-                return f"(({t} := {x}) is not None and {t} != {other.value!r})"
+                return f"(({t} := {x}) is not None and {t} != {value})"
         a, b = self.expr(left), self.expr(right)
         ta, tb = self.temp(), self.temp()
         return f"(({ta} := {a}) is not None and ({tb} := {b}) is not None and {ta} {op} {tb})"
@@ -604,7 +647,7 @@ class _Generator:
             return f"{_ORDER[op]}({a}, {b})"
         if isinstance(right, ast.Literal) and isinstance(right.value, int | float):
             t = self.temp()
-            return f"(({t} := {a}) is not None and {t} {op} {right.value!r})"
+            return f"(({t} := {a}) is not None and {t} {op} {self.literal(right.value)})"
         ta, tb = self.temp(), self.temp()
         return f"(({ta} := {a}) is not None and ({tb} := {b}) is not None and {ta} {op} {tb})"
 
@@ -648,11 +691,12 @@ def _build(node: ast.Expr, scope: Scope, name: str, as_bool: bool) -> Callable[.
     safe = _Generator(scope, True, namespace, tag).expr(node)
     if as_bool:
         fast, safe = f"bool({fast})", f"bool({safe})"
+    # the safe version raises only for a bug (see the module docstring): never a silent false
     source = (
         f"def _safe_{name}({params}):\n"
         f"    try:\n"
         f"        return {safe}\n"
-        f"    except Exception:\n"
+        f"    except RecursionError:  # a value nested too deeply to compare: as null\n"
         f"        return {'False' if as_bool else 'None'}\n"
         f"def {name}({params}):\n"
         f"    try:\n"

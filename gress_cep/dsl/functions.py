@@ -11,12 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from gress_cep.runtime.event_time import to_epoch_ms
 
 # value types of the language; "any" when unknown (records without a schema)
 TYPES = ("string", "int", "float", "bool", "timestamp")
 NUMERIC = ("int", "float", "timestamp")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True, frozen=True)
@@ -44,8 +47,15 @@ def _null_safe(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-def _utc(ms: Any) -> datetime:
-    return datetime.fromtimestamp(ms / 1000.0, tz=UTC)
+def _utc(value: Any) -> datetime:
+    """A time in any form a `time` field may have (epoch ms or seconds, ISO-8601 text, a
+    datetime: runtime.event_time.to_epoch_ms), as a UTC datetime. The declared time field is
+    epoch ms already when an expression reads it; other fields (`created_at`) and `gress
+    score` features are not, and give the same hour for every form of the same moment."""
+    ms = to_epoch_ms(value)
+    if ms is None:
+        raise ValueError("not a time")  # null, through _null_safe
+    return _EPOCH + timedelta(milliseconds=ms)
 
 
 def _round(x: Any, digits: Any = 0) -> Any:
@@ -101,7 +111,7 @@ SCALARS: dict[str, Function] = {
             ("timestamp",),
             "int",
             _null_safe(lambda ms: _utc(ms).hour),
-            "hour of day (UTC) of an epoch-ms timestamp",
+            "hour of day (UTC) of a timestamp",
         ),
         Function(
             "minute",

@@ -142,11 +142,46 @@ class _Walk:
             )
         if q is not None:
             self.quantifier(element, q, group=not isinstance(atom, ast.VarRef))
+            if not isinstance(atom, ast.VarRef) and q.high is None and can_be_empty(atom):
+                self.diag.error(
+                    q.span,
+                    "a repeating group must take an event in each repetition: every element "
+                    "of this group may take none",
+                    hint="make one of its elements required, e.g. '(a -> b?)+' instead of "
+                    "'(a? -> b?)+'",
+                )
         own_repeats = q is not None and (q.high is None or q.high > 1)
         if isinstance(atom, ast.VarRef):
             self.variable(atom, element, branches, repeats or own_repeats)
         else:
+            self.group_heads(atom, q.inner if q is not None else "relaxed")
             self.node(atom, branches, repeats or own_repeats, "group")
+
+    def group_heads(self, body: ast.MatchExpr, group_inner: str) -> None:
+        """The first element of a group repeats with the group's inner contiguity, not its
+        own (Flink's getInnerIgnoreCondition): a `consecutive` or `any` written on it does
+        nothing, which deserves a word."""
+        for head in body_heads(body):
+            q = head.quantifier
+            if not isinstance(head.atom, ast.VarRef) or q is None or not repeats(q):
+                continue
+            if q.inner == group_inner or q.inner == "relaxed":
+                continue
+            word = "consecutive" if q.inner == "strict" else "any"
+            symbolic = self.text.text(q.span)[:1] in ("?", "*", "+", "{")
+            spans = [
+                span
+                for w, span in self.text.words(q.span, head.span, from_start=not symbolic)
+                if w == word
+            ]
+            group = {"strict": "consecutive", "any": "any"}.get(group_inner, "relaxed")
+            self.diag.warning(
+                spans[0] if spans else q.span,
+                f"'{word}' has no effect on '{head.atom.name}': the first element of a group "
+                f"repeats with the group's contiguity ({group}), as in Flink",
+                hint=f"put '{head.atom.name}' before the group, or write '{word}' on a "
+                "repeating group",
+            )
 
     def variable(
         self, ref: ast.VarRef, element: ast.Element, branches: tuple[Branch, ...], repeats: bool
@@ -201,8 +236,8 @@ class _Walk:
                 self.diag.warning(
                     span, f"'optional' is redundant: '{q_text}' already allows zero events"
                 )
-            elif word in ("greedy", "until") and group:
-                self.diag.error(span, f"'{word}' is not allowed on a group (as in Flink)")
+            elif word == "greedy" and group:
+                self.diag.error(span, "'greedy' is not allowed on a group (as in Flink)")
             elif word in ("consecutive", "any") and symbolic and not repeats(q):
                 # contiguity between the events of a repetition: {n} has it too (Flink's
                 # times(n).consecutive()), a single event has none
@@ -250,6 +285,32 @@ def elements(
     items = node.options if isinstance(node, ast.Alternation) else node.parts
     for item in items:
         yield from elements(item)
+
+
+def can_be_empty(node: ast.MatchExpr) -> bool:
+    """Can this part of a match take no event at all (every element optional or negated)?"""
+    if isinstance(node, ast.Sequence):
+        return all(_element_can_be_empty(step.element) for step in node.steps)
+    if isinstance(node, ast.Alternation):
+        return any(can_be_empty(option) for option in node.options)
+    return all(can_be_empty(part) for part in node.parts)
+
+
+def _element_can_be_empty(element: ast.Element) -> bool:
+    q = element.quantifier
+    if element.negated or (q is not None and q.optional):
+        return True
+    return not isinstance(element.atom, ast.VarRef) and can_be_empty(element.atom)
+
+
+def body_heads(node: ast.MatchExpr) -> Iterator[ast.Element]:
+    """The elements a group's body starts with: its first, or each alternative's first."""
+    if isinstance(node, ast.Sequence):
+        yield node.steps[0].element
+        return
+    items = node.options if isinstance(node, ast.Alternation) else node.parts
+    for item in items:
+        yield from body_heads(item)
 
 
 def trailing(node: ast.MatchExpr) -> Iterator[tuple[ast.Contiguity | None, ast.Element]]:

@@ -4,6 +4,14 @@ The grammar lives in grammar.lark (LALR, contextual lexer). A small post-lexer d
 inside brackets; a Transformer builds the dataclasses of ast.py with a Span on every node.
 When the file does not parse, each top-level statement is parsed on its own so that one run
 reports a syntax error in every broken statement, not only the first.
+
+Nothing here recurses with the depth of the text: the LALR parser and the Transformer are
+iterative, and before anything else sees a statement `_bound` measures it against the limits
+below (docs/language.md, "Limits") with an explicit stack. A statement beyond a limit is
+reported at the place where it crosses it and left out, so that the checker, the compilers and
+the generated Python code only ever see bounded trees. Long `and`/`or` chains are rebalanced
+into trees of logarithmic depth (both operators are associative, also in their short-circuit
+order), so a chain of thousands of conditions is fine.
 """
 
 from __future__ import annotations
@@ -14,11 +22,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Tree, v_args
 from lark.exceptions import (
     UnexpectedInput,
     VisitError,
 )
+from lark.tree import Meta
+from lark.visitors import Transformer_NonRecursive
 
 from gress_cep.dsl import ast
 from gress_cep.dsl.ast import Span
@@ -32,6 +42,15 @@ from gress_cep.dsl.syntax_errors import (
 
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
+
+# ---------------------------------------------------------------- limits (docs/language.md)
+MAX_EXPRESSION_DEPTH = 64  # operators inside operators; an and/or chain is one level
+MAX_EXPRESSION_SIZE = 10_000  # operators in one expression
+MAX_GROUP_DEPTH = 32  # groups inside groups in a `match`
+MAX_PATTERN_VARIABLES = 1_000  # elements of one `match`
+MAX_NUMBER_DIGITS = 100  # digits of a number literal (its exponent included)
+MAX_DURATION_DAYS = 36_500  # about 100 years
+MAX_DURATION_MS = MAX_DURATION_DAYS * _UNITS_MS["d"]
 
 
 class BracketNewlines:
@@ -85,10 +104,16 @@ def _join(a: Span, b: Span) -> Span:
 
 
 def duration_ms(text: str) -> int:
+    """`250ms`, `1.5s`, `2h` -> milliseconds; ValueError for anything else, and for a
+    duration longer than MAX_DURATION_DAYS (what is longer than a lifetime is a mistake, and
+    event times plus it must stay 64-bit integers)."""
     m = _DURATION.fullmatch(text)
     if not m:
         raise ValueError(text)
-    return round(float(m.group(1)) * _UNITS_MS[m.group(2)])
+    value = float(m.group(1)) * _UNITS_MS[m.group(2)]
+    if not value <= MAX_DURATION_MS:  # also inf (hundreds of digits)
+        raise ValueError(f"{text}: longer than {MAX_DURATION_DAYS}d")
+    return round(value)
 
 
 def unquote(text: str) -> str:
@@ -110,7 +135,7 @@ def unquote(text: str) -> str:
 
 
 @v_args(meta=True)
-class ToAst(Transformer):
+class ToAst(Transformer_NonRecursive):
     """Parse tree -> ast dataclasses. Value problems (a fractional count, say) are recorded
     as diagnostics instead of raised, so that all of them reach the user."""
 
@@ -124,14 +149,37 @@ class ToAst(Transformer):
         if not text.isdigit():
             self.diag.error(_span(tok), f"{what} must be a whole number, not {text}")
             return minimum
+        if not self._digits_ok(tok):
+            return minimum
         value = int(text)
         if value < minimum:
             self.diag.error(_span(tok), f"{what} must be at least {minimum}, not {value}")
             return minimum
         return value
 
+    def _digits_ok(self, tok: Token) -> bool:
+        digits = sum(ch.isdigit() for ch in str(tok))
+        if digits <= MAX_NUMBER_DIGITS:
+            return True
+        self.diag.error(
+            _span(tok),
+            f"a number of {digits:,} digits: numbers have at most {MAX_NUMBER_DIGITS} digits",
+        )
+        return False
+
     def _duration(self, tok: Token) -> ast.Duration:
-        return ast.Duration(_span(tok), duration_ms(str(tok)), str(tok))
+        text = str(tok)
+        try:
+            ms = duration_ms(text)
+        except ValueError:
+            shown = text if len(text) <= 40 else f"{text[:20]}...{text[-10:]}"
+            self.diag.error(
+                _span(tok),
+                f"the duration {shown} is too long: durations are at most "
+                f"{MAX_DURATION_DAYS}d (about 100 years)",
+            )
+            ms = MAX_DURATION_MS
+        return ast.Duration(_span(tok), ms, text)
 
     @staticmethod
     def _name(tok: Token) -> ast.Name:
@@ -566,6 +614,9 @@ class ToAst(Transformer):
 
     def number(self, meta: Any, c: list[Any]) -> ast.Literal:
         text = str(c[0])
+        if not self._digits_ok(c[0]):
+            return ast.Literal(_span(meta), 0)
+        # beyond the float range (1e309) a number is infinite, as in IEEE 754 and JSON readers
         value: int | float = int(text) if text.isdigit() else float(text)
         return ast.Literal(_span(meta), value)
 
@@ -678,9 +729,143 @@ def _parse_text(
                 recovery = explain(later, text, diag, list(postlex.open), parser)
         return None
     try:
-        return ToAst(diag).transform(tree)
+        return ToAst(diag).transform(_bound(tree, diag))
     except VisitError as err:  # a bug in a transformer method, not a user error
         raise err.orig_exc from err
+
+
+# ---------------------------------------------------------------- limits
+# expression nodes that are operators (the leaves are literals and names)
+_OPERATORS = frozenset(
+    (
+        "or_", "and_", "not_", "compare", "in_", "between", "is_null", "matches", "arith",
+        "neg", "attr", "call", "list",
+    )
+)  # fmt: skip
+_CHAINS = ("and_", "or_")
+_REBALANCE_ABOVE = 8  # operands of an and/or chain before it is rebalanced
+
+
+def _bound(tree: Tree, diag: Diagnostics) -> Tree:
+    """The parse tree without the statements that cross a limit (each reported where it
+    crosses it), with long and/or chains rebalanced. Iterative: any depth is fine here."""
+    kept = []
+    for statement in tree.children:
+        if not isinstance(statement, Tree) or _within_limits(statement, diag):
+            kept.append(statement)
+    tree.children = kept
+    for statement in kept:
+        if isinstance(statement, Tree):
+            _rebalance_chains(statement)
+    return tree
+
+
+def _within_limits(statement: Tree, diag: Diagnostics) -> bool:
+    ok = True
+    variables = 0
+    sizes: dict[int, int] = {}  # expression root -> operators counted so far
+    # (node, operator depth, the root of its expression, group depth)
+    stack: list[tuple[Tree, int, int, int]] = [(statement, 0, 0, 0)]
+    while stack:
+        node, depth, root, groups = stack.pop()
+        kind = node.data
+        if kind in _OPERATORS:
+            if root == 0:
+                root = id(node)
+            depth += 1
+            size = sizes[root] = sizes.get(root, 0) + 1
+            if size == MAX_EXPRESSION_SIZE + 1:
+                ok = False
+                diag.error(
+                    _span(node.meta),
+                    f"this expression is too large: more than {MAX_EXPRESSION_SIZE:,} operators",
+                    hint="split it, or test a value against a list: 'x in [1, 2, 3]'",
+                )
+            if size > MAX_EXPRESSION_SIZE:
+                continue
+            if depth > MAX_EXPRESSION_DEPTH:
+                ok = False
+                diag.error(
+                    _span(node.meta),
+                    f"expression nested too deeply: more than {MAX_EXPRESSION_DEPTH} levels "
+                    "of operators inside operators",
+                )
+                continue
+            for child in node.children:
+                if isinstance(child, Tree):
+                    # an and/or chain is one level, however long
+                    same_chain = kind in _CHAINS and child.data == kind
+                    stack.append((child, depth - 1 if same_chain else depth, root, groups))
+            continue
+        if kind == "group":
+            groups += 1
+            if groups > MAX_GROUP_DEPTH:
+                ok = False
+                diag.error(
+                    _span(node.meta),
+                    f"groups nested too deeply: more than {MAX_GROUP_DEPTH} groups inside groups",
+                )
+                continue
+        elif kind == "var":
+            variables += 1
+            if variables == MAX_PATTERN_VARIABLES + 1:
+                ok = False
+                diag.error(
+                    _span(node.meta),
+                    f"a pattern has at most {MAX_PATTERN_VARIABLES:,} variables in its 'match'",
+                )
+        for child in node.children:
+            if isinstance(child, Tree):
+                stack.append((child, 0, 0, groups))
+    return ok
+
+
+def _rebalance_chains(statement: Tree) -> None:
+    """`a and b and c and ...` parses as a left-leaning tree as deep as the chain is long;
+    replace each chain of more than a few operands with a balanced tree of the same operands
+    in the same order (the same value and the same short-circuit order)."""
+    stack: list[Tree] = [statement]
+    while stack:
+        node = stack.pop()
+        for i, child in enumerate(node.children):
+            if not isinstance(child, Tree):
+                continue
+            if child.data in _CHAINS:
+                operands = _chain_operands(child)
+                if len(operands) > _REBALANCE_ABOVE:
+                    node.children[i] = _balanced(child.data, operands, 0, len(operands))
+                    stack.extend(o for o in operands if isinstance(o, Tree))
+                    continue
+            stack.append(child)
+
+
+def _chain_operands(chain: Tree) -> list[Any]:
+    """The operands of an and/or chain, left to right (parenthesized parts of the same
+    operator included)."""
+    operands: list[Any] = []
+    pending: list[Any] = [chain]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Tree) and node.data == chain.data:
+            pending.extend(reversed(node.children))
+        else:
+            operands.append(node)
+    return operands
+
+
+def _balanced(kind: str, operands: list[Any], lo: int, hi: int) -> Any:
+    if hi - lo == 1:
+        return operands[lo]
+    mid = (lo + hi) // 2
+    left = _balanced(kind, operands, lo, mid)
+    right = _balanced(kind, operands, mid, hi)
+    meta = Meta()
+    first = left.meta if isinstance(left, Tree) else left
+    last = right.meta if isinstance(right, Tree) else right
+    meta.line, meta.column, meta.start_pos = first.line, first.column, first.start_pos
+    meta.end_line, meta.end_column, meta.end_pos = last.end_line, last.end_column, last.end_pos
+    meta.empty = False
+    return Tree(kind, [left, right], meta)
 
 
 def parse(source: str, filename: str = "<text>") -> ast.Program:

@@ -15,7 +15,10 @@ element before it (DSL §3.1):
   last element it is a PENDING state that fires when the window closes;
 - `greedy` forbids the next element to take what the loop could take; `until(c)` stops a loop;
 - groups repeat the construction of their body per iteration; alternation is a split state with a
-  PROCEED edge into each branch; conjunction `(b & c)` is the alternation of its orders.
+  PROCEED edge into each branch; conjunction `(b & c)` is the alternation of its orders. As in
+  Flink, the first element of a group's body loops with the group's inner contiguity, a `-> !x`
+  after the group reaches the body's last element, and a group's `until(u)` adds `not u` to
+  every condition of its own elements' edges.
 """
 
 from __future__ import annotations
@@ -82,11 +85,14 @@ _SINGLE = ast.Quantifier(1, 1)
 @dataclass(slots=True)
 class _Head:
     """How the first element of a group's body behaves: the group's contiguity (or its inner
-    one on repeated iterations), the group's optionality, and a replacement ignore condition
-    (for alternation: skip only events no branch could start with)."""
+    one on repeated iterations), the group's optionality, the group's inner contiguity (which,
+    as in Flink's getInnerIgnoreCondition, is also the inner contiguity of that element's own
+    loop), and a replacement ignore condition (for alternation: skip only events no branch
+    could start with)."""
 
     strategy: str
     optional: bool
+    inner: str = "relaxed"
     ignore: Cond | None = None
     use_ignore_override: bool = False
 
@@ -104,6 +110,9 @@ class NfaCompiler:
         self._take_conds: dict[str, Cond] = {}
         self._ungreedy: dict[int, State] = {}
         self._element_states: list[State] | None = None
+        # the `until` of the innermost group being built: as in Flink, every condition of
+        # the group's own elements also requires `not until` (nested groups have their own)
+        self._group_until: Cond | None = None
         self.final = self._state("final", None, "$end")
 
     # ------------------------------------------------------------------ states and conditions
@@ -140,13 +149,33 @@ class NfaCompiler:
     def text(self, node: ast.Expr) -> str:
         return condition_text(self.source, node.span)
 
-    @staticmethod
-    def _ignore_for(strategy: str, take: Cond) -> Cond | None:
+    def _in_group(self, cond: Cond | None) -> Cond | None:
+        """A condition built inside a group with `until(u)`: `not u and cond` (Flink
+        extends every take, ignore and proceed condition of the group's elements so)."""
+        until = self._group_until
+        if until is None or cond is None:
+            return cond
+        return cond_and(cond_not(until), cond)
+
+    def _take(self, var: str) -> Cond:
+        """A variable's take condition where it stands (Flink's getTakeCondition)."""
+        taken = self._in_group(self.take_cond(var))
+        assert taken is not None
+        return taken
+
+    def _true(self) -> Cond:
+        """An unconditional PROCEED where it stands (Flink's getTrueFunction)."""
+        moved = self._in_group(TRUE)
+        assert moved is not None
+        return moved
+
+    def _ignore_for(self, strategy: str, var: str | None) -> Cond | None:
+        """The IGNORE condition of a state of `var` (a group: None) under a contiguity."""
         if strategy == "strict":
             return None
         if strategy == "any":
-            return TRUE
-        return cond_not(take)
+            return self._in_group(TRUE)
+        return self._in_group(cond_not(self.take_cond(var) if var else TRUE))
 
     # ------------------------------------------------------------------ entry point
     def compile(self) -> Nfa:
@@ -205,10 +234,18 @@ class NfaCompiler:
         return [_Item(step.contiguity or "relaxed", step.element) for step in node.steps]
 
     def _chain_or_alternatives(
-        self, node: ast.MatchExpr, items: list[_Item] | None, sink: State, head: _Head | None
+        self,
+        node: ast.MatchExpr,
+        items: list[_Item] | None,
+        sink: State,
+        head: _Head | None,
+        follow: _Item | None = None,
     ) -> State:
+        """A sequence, or a split into alternatives; `follow`: the `-> !x` after the group
+        this is the body of (Flink's followingPattern reaches the body's last element)."""
         if isinstance(node, ast.Sequence):
-            return self._chain(items if items is not None else self._items(node), sink, head)
+            chain = items if items is not None else self._items(node)
+            return self._chain(chain, sink, head, follow)
         branches = _branches(node)
         split = self._state("normal", None, "(alternatives)")
         if head is not None and head.strategy == "relaxed":
@@ -217,10 +254,11 @@ class NfaCompiler:
             for branch in branches:
                 first = self._first_cond(branch)
                 union = first if union is None else cond_or(union, first)
-            head = _Head(head.strategy, head.optional, cond_not(union or TRUE), True)
+            ignore = self._in_group(cond_not(union or TRUE))
+            head = _Head(head.strategy, head.optional, head.inner, ignore, True)
         for branch in branches:
-            entry = self._chain(self._items(branch), sink, head)
-            split.proceeds.append((entry, TRUE))
+            entry = self._chain(self._items(branch), sink, head, follow)
+            split.proceeds.append((entry, self._true()))
         return split
 
     def _first_cond(self, seq: ast.Sequence) -> Cond:
@@ -239,7 +277,9 @@ class NfaCompiler:
             result = cond_or(result, c)
         return result
 
-    def _chain(self, items: list[_Item], sink: State, head: _Head | None) -> State:
+    def _chain(
+        self, items: list[_Item], sink: State, head: _Head | None, follow: _Item | None = None
+    ) -> State:
         """Flink's createMiddleStates + the start: build the elements from last to first."""
         last = sink
         for i in range(len(items) - 1, -1, -1):
@@ -251,7 +291,7 @@ class NfaCompiler:
             if item.not_next:
                 last = self._not_next(item, last)
                 continue
-            last = self._convert(items, i, last, head if i == 0 else None)
+            last = self._convert(items, i, last, head if i == 0 else None, follow)
         return last
 
     def _nots_before(self, items: list[_Item], i: int) -> list[tuple[str, Cond]]:
@@ -263,14 +303,14 @@ class NfaCompiler:
             if items[j].not_follow:
                 var = items[j].var
                 assert var is not None
-                found.append((var, self.take_cond(var)))
+                found.append((var, self._take(var)))
             j -= 1
         return found
 
     def _pending(self, item: _Item) -> State:
         var = item.var
         assert var is not None
-        x = self.take_cond(var)
+        x = self._take(var)
         state = self._state("pending", var, f"!{var} (absence)")
         state.kills.append((var, x))
         state.ignores.append((state, cond_not(x)))
@@ -281,7 +321,7 @@ class NfaCompiler:
     def _not_next(self, item: _Item, sink: State) -> State:
         var = item.var
         assert var is not None
-        x = self.take_cond(var)
+        x = self._take(var)
         state = self._state("normal", var, f"!{var} (next)")
         if sink is self.final:
             # the next event is not x: the match ends before it, without it
@@ -291,24 +331,39 @@ class NfaCompiler:
         state.kills.append((var, x))
         return state
 
-    def _convert(self, items: list[_Item], i: int, sink: State, head: _Head | None) -> State:
-        """Flink's convertPattern: one (non-negated) element."""
+    def _convert(
+        self,
+        items: list[_Item],
+        i: int,
+        sink: State,
+        head: _Head | None,
+        outer_follow: _Item | None = None,
+    ) -> State:
+        """Flink's convertPattern: one (non-negated) element. `outer_follow`: the `-> !x`
+        after the group whose body `items` is, which applies to the body's last element."""
         item = items[i]
         nots = self._nots_before(items, i)
-        follow = items[i + 1] if i + 1 < len(items) and items[i + 1].not_follow else None
+        if i + 1 < len(items):
+            follow = items[i + 1] if items[i + 1].not_follow else None
+        else:
+            follow = outer_follow
+        # the first element of a group body loops with the group's inner contiguity (Flink)
+        inner = head.inner if head is not None else item.quant.inner
         saved, self._element_states = self._element_states, []
         quant = item.quant
         if quant.looping:
             optional = _is_optional(item, head)
             loop_sink = self._without_nots(sink, nots) if optional and nots else sink
-            looping = self._looping(item, loop_sink, follow)
-            entry = self._times(item, looping, sink, quant.low, quant.low, head, nots, follow)
+            looping = self._looping(item, loop_sink, follow, inner)
+            entry = self._times(
+                item, looping, sink, quant.low, quant.low, head, nots, follow, inner
+            )
         elif quant.low != quant.high or quant.low > 1:
             entry = self._times(
-                item, sink, sink, quant.low, quant.high or quant.low, head, nots, follow
+                item, sink, sink, quant.low, quant.high or quant.low, head, nots, follow, inner
             )
         else:
-            take = self.take_cond(item.var) if item.var else TRUE
+            take = self._take(item.var) if item.var else TRUE
             entry = self._singleton(item, sink, sink, take, None, head, nots, follow, first=True)
         self._add_kills(entry, nots)
         created, self._element_states = self._element_states, saved
@@ -329,7 +384,7 @@ class NfaCompiler:
     def _add_follow_kill(self, state: State, follow: _Item | None) -> None:
         """A loop followed by `-> !x`: an x inside the loop's span kills it (Flink)."""
         if follow is not None and follow.var is not None:
-            self._add_kills(state, [(follow.var, self.take_cond(follow.var))])
+            self._add_kills(state, [(follow.var, self._take(follow.var))])
 
     def _without_nots(self, state: State, nots: list[tuple[str, Cond]]) -> State:
         """A copy of `state` whose KILL edges for `nots` are gone (once an optional element
@@ -371,26 +426,27 @@ class NfaCompiler:
             return cond_not(until)
         return cond
 
-    def _looping(self, item: _Item, sink: State, follow: _Item | None) -> State:
+    def _looping(self, item: _Item, sink: State, follow: _Item | None, inner: str) -> State:
         """Flink's createLooping: a state that takes its own events again and again."""
         if item.is_group:
-            return self._looping_group(item, sink)
+            return self._looping_group(item, sink, follow)
         var = item.var
         assert var is not None
         quant = item.quant
-        base = self.take_cond(var)
+        base = self._take(var)
         until = self.until_cond(quant, var)
         take = self._extend_until(base, until, True) or TRUE
-        ignore = self._extend_until(self._ignore_for(quant.inner, base), until, False)
+        ignore = self._extend_until(self._ignore_for(inner, var), until, False)
         loop = self._state("normal", var, f"{var} (loop)")
+        moved = self._true()
         if quant.greedy:
             if until is not None:
                 self._ungreedy[sink.id] = self._copy(sink)
-                loop.proceeds.append((self._ungreedy[sink.id], until))
-            loop.proceeds.append((sink, cond_not(until) if until else TRUE))
+                loop.proceeds.append((self._ungreedy[sink.id], cond_and(moved, until)))
+            loop.proceeds.append((sink, cond_and(moved, cond_not(until)) if until else moved))
             self._make_greedy(sink, base)
         else:
-            loop.proceeds.append((sink, TRUE))
+            loop.proceeds.append((sink, moved))
         loop.takes.append((loop, take))
         self._add_follow_kill(loop, follow)
         if ignore is not None:
@@ -411,14 +467,15 @@ class NfaCompiler:
         head: _Head | None,
         nots: list[tuple[str, Cond]],
         follow: _Item | None,
+        inner: str,
     ) -> State:
         """Flink's createTimesState: `low` mandatory states then `high - low` optional ones."""
         quant = item.quant
         var = item.var
-        base = self.take_cond(var) if var else TRUE
+        base = self._take(var) if var else TRUE
         until = self.until_cond(quant, var)
         take = self._extend_until(base, until, True) or TRUE
-        inner_ignore = self._extend_until(self._ignore_for(quant.inner, base), until, False)
+        inner_ignore = self._extend_until(self._ignore_for(inner, var), until, False)
         if quant.greedy and low != high and not item.is_group:
             if until is not None:
                 self._ungreedy[sink.id] = self._copy(sink)
@@ -457,14 +514,16 @@ class NfaCompiler:
             optional = _is_optional(item, head)
         assert optional is not None
         if item.is_group:
-            return self._group(item, sink, proceed, optional, first_of_loop=first, outer_head=head)
+            return self._group(
+                item, sink, proceed, optional, first_of_loop=first, outer_head=head, follow=follow
+            )
         var = item.var
         assert var is not None
         if first:
             if head is not None and head.use_ignore_override:
                 ignore = head.ignore
             else:
-                ignore = self._ignore_for(strategy, self.take_cond(var))
+                ignore = self._ignore_for(strategy, var)
         head_of_group = first and head is not None
         label = var if first else f"{var} (repeat)"
         state = self._state("normal", var, label)
@@ -473,11 +532,12 @@ class NfaCompiler:
         # the head of an optional group gets its PROCEED edge from the group (_group)
         if optional and (not head_of_group or item.quant.optional) and proceed is not None:
             until = self.until_cond(item.quant, var)
+            moved = self._true()
             if item.quant.greedy and until is not None and proceed.id in self._ungreedy:
-                state.proceeds.append((self._ungreedy[proceed.id], until))
-                state.proceeds.append((proceed, cond_not(until)))
+                state.proceeds.append((self._ungreedy[proceed.id], cond_and(moved, until)))
+                state.proceeds.append((proceed, cond_and(moved, cond_not(until))))
             else:
-                state.proceeds.append((proceed, TRUE))
+                state.proceeds.append((proceed, moved))
         if ignore is not None:
             if optional:
                 ignored = self._state("normal", var, f"{label} (ignored)")
@@ -499,29 +559,41 @@ class NfaCompiler:
         *,
         first_of_loop: bool,
         outer_head: _Head | None,
+        follow: _Item | None,
     ) -> State:
         """Flink's createGroupPatternState: one iteration of a group's body."""
         quant = item.quant
         if first_of_loop:
-            head = _Head(outer_head.strategy if outer_head else item.strategy, optional)
+            strategy = outer_head.strategy if outer_head else item.strategy
+            head = _Head(strategy, optional, quant.inner)
         else:
-            head = _Head(quant.inner, False)
-        body = item.element.atom
-        assert not isinstance(body, ast.VarRef)
-        entry = self._chain_or_alternatives(body, None, sink, head)
+            head = _Head(quant.inner, False, quant.inner)
+        moved = self._true()  # the group's own edges belong to where the group stands
+        entry = self._body(item, sink, head, follow)
         if optional and proceed is not None:
-            entry.proceeds.append((proceed, TRUE))
+            entry.proceeds.append((proceed, moved))
         return entry
 
-    def _looping_group(self, item: _Item, sink: State) -> State:
+    def _looping_group(self, item: _Item, sink: State, follow: _Item | None) -> State:
         """Flink's createLoopingGroupPatternState: after each iteration, loop back or leave."""
+        moved = self._true()
         back = self._state("normal", None, "(repeat group)")
+        inner = item.quant.inner
+        entry = self._body(item, back, _Head(inner, False, inner), follow)
+        entry.proceeds.append((sink, moved))
+        back.proceeds.append((entry, moved))
+        return entry
+
+    def _body(self, item: _Item, sink: State, head: _Head, follow: _Item | None) -> State:
+        """A group's body, its elements' conditions extended with the group's `until`."""
         body = item.element.atom
         assert not isinstance(body, ast.VarRef)
-        entry = self._chain_or_alternatives(body, None, back, _Head(item.quant.inner, False))
-        entry.proceeds.append((sink, TRUE))
-        back.proceeds.append((entry, TRUE))
-        return entry
+        saved = self._group_until
+        self._group_until = self.until_cond(item.quant, None)
+        try:
+            return self._chain_or_alternatives(body, None, sink, head, follow)
+        finally:
+            self._group_until = saved
 
 
 # ---------------------------------------------------------------------- structure helpers

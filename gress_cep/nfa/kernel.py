@@ -208,7 +208,8 @@ def feed(ready, seq, matches, timeouts):
         for plan in m.plans.values():
             if plan.simple and not plan.final and plan is not m.start:
                 lines.append(f"        {branch} st is {self.ref(plan, 'state')}:  # {plan.label}")
-                lines += self._step(plan, "            ", is_start=False)
+                # a state without edges (a greedy loop's copy of a group's end) ends its runs
+                lines += self._step(plan, "            ", is_start=False) or ["            pass"]
                 branch = "elif"
         step = "m._step(r, e, ts, seq, False, new_runs, finals)"
         lines += [f"        else:\n            {step}" if branch == "elif" else f"        {step}"]

@@ -14,7 +14,9 @@ advances.
 After-match skip: with `skip no` a match is emitted at once. With any other strategy, as in
 Flink, completed matches are held until no partial match that started earlier is alive; they are
 then emitted in order of their first event, each pruning the runs (and held matches) that the
-strategy discards.
+strategy discards. Matches with the same first event come out exactly in Flink's order: the
+runs are kept in Flink's order (by first event, then by the order of their decisions), and the
+completed matches in a copy of Java's PriorityQueue (`_emit`).
 """
 
 from __future__ import annotations
@@ -75,7 +77,6 @@ class Matcher:
         self._has_windows = self.within is not None or any(p.window for p in self.plans.values())
         self._timed = self._has_windows or ttl_ms is not None
         self._start_run = Run(self.start, None, 0, 0, 0, self.initial_aggs)
-        self._var_index = {v: i for i, v in enumerate(nfa.variables)}
         self._kernels: dict[Callable[[Record], Any], Any] = {}
         # which stored states finish() must look at (see encode_key_state's flags)
         self._finish_flags = HELD | (PENDING if any(p.pending for p in self.plans.values()) else 0)
@@ -138,9 +139,13 @@ class Matcher:
         out: list[Run],
         finals: list[Run],
     ) -> None:
-        """Flink's computeNextStates: the decision graph of one run for one event."""
-        takes: list[tuple[StatePlan, StatePlan]] = []
-        ignores: list[StatePlan] = []
+        """Flink's computeNextStates: the decision graph of one run for one event.
+
+        The states reachable by PROCEED edges are visited depth first, last edge first (as
+        Flink's stack does); each state adds its TAKE moves, then its IGNORE moves. The new
+        runs come out in that order, which is Flink's: it decides which of several matches
+        with the same first event a skip strategy keeps (see `_emit`)."""
+        moves: list[tuple[StatePlan, StatePlan | None]] = []  # (target, source of a TAKE)
         killed = False
         stack = [run.state]
         while stack:
@@ -153,19 +158,20 @@ class Matcher:
                     stack.append(target)
             for target, fn in st.takes:
                 if fn is None or fn(e, run):
-                    takes.append((st, target))
+                    moves.append((target, st))
             if not is_start:
                 for target, fn in st.ignores:
                     if fn is None or fn(e, run):
-                        ignores.append(target)
-        if not takes and not ignores:
+                        moves.append((target, None))
+        if not moves:
             return
         # a KILL discards the continuations, not the matches this event completed (Flink)
         retained: list[Run] = []
-        for target in ignores:
-            self._ignore(run, target, retained, finals)
-        for source, target in takes:
-            self._take(run, source, target, e, ts, seq, retained, finals)
+        for target, source in moves:
+            if source is None:
+                self._ignore(run, target, retained, finals)
+            else:
+                self._take(run, source, target, e, ts, seq, retained, finals)
         if not killed:
             out.extend(retained)
 
@@ -264,16 +270,24 @@ class Matcher:
     def _expire(
         self, key: Any, ks: KeyState, t: float, matches: list[Completed], timeouts: list[Completed]
     ) -> None:
-        """Flink's advanceTime for one key: prune runs whose window closed by t."""
+        """Flink's advanceTime for one key: prune runs whose window closed by t.
+
+        A partial match that waits in several states at once (`a -> b* -> c* -> d` after
+        `a b`: `[a]` waits for a `c` and for a `d`) is one partial match: it times out once,
+        where Flink's NFA reports it once per waiting state."""
         keep: list[Run] = []
         finals: list[Run] = []
+        expired: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
         for run in ks.runs:
             if t >= run.deadline:
                 if run.state.pending:
                     finals.append(run)
                 elif self.keep_timeouts:
-                    timeouts.append(self._completed(key, run, timed_out=True))
-                    self.stats.timeouts += 1
+                    events = _identity(run)
+                    if events not in expired:
+                        expired.add(events)
+                        timeouts.append(self._completed(key, run, timed_out=True))
+                        self.stats.timeouts += 1
             else:
                 keep.append(run)
         if len(keep) != len(ks.runs):
@@ -360,50 +374,103 @@ class Matcher:
         return Completed(key, run.node, run.start_ts, end, run.start_seq, timed_out)
 
     def _emit(self, key: Any, ks: KeyState, finals: list[Run]) -> list[Completed]:
-        """Flink's processMatchesAccordingToSkipStrategy."""
-        if self._prune is None:  # skip no: everything at once, ordered by first event
-            finals.sort(key=lambda r: _match_order(r, self._var_index))
-            self.stats.matches += len(finals)
-            return [self._completed(key, r) for r in finals]
+        """Flink's processMatchesAccordingToSkipStrategy.
+
+        Completed matches wait in `ks.held`, a priority queue ordered by first event only and
+        kept exactly as Java's PriorityQueue keeps Flink's completed matches (`_offer`,
+        `_poll`, `_remove_started_before`): matches with the same first event therefore come
+        out in the order Flink's NFA emits them, and a skip strategy keeps the same one. With a skip
+        strategy, a match waits while a partial match that started earlier is alive (it may
+        still complete first); each match emitted prunes the partial and held matches the
+        strategy discards."""
+        held = ks.held
         for run in finals:
             self._order += 1
-            heapq.heappush(
-                ks.held,
-                (*_match_order(run, self._var_index), self._order, self._completed(key, run)),
-            )
+            end = run.node.seq if run.node is not None else run.start_seq
+            _offer(held, (run.start_seq, end, (), (), self._order, self._completed(key, run)))
+        prune = self._prune
         out: list[Completed] = []
-        while ks.held:
-            first_seq = ks.held[0][0]
-            if ks.runs and min(r.start_seq for r in ks.runs) < first_seq:
+        while held:
+            if prune is not None and ks.runs and min(r.start_seq for r in ks.runs) < held[0][0]:
                 break  # a partial match that started earlier may still complete first
-            match = heapq.heappop(ks.held)[-1]
-            limit = self._prune(match)
+            match: Completed = _poll(held)[-1]
+            limit = None if prune is None else prune(match)
             if limit is not None:
                 inclusive, bound = limit
                 if inclusive:
                     ks.runs = [r for r in ks.runs if r.start_seq > bound]
-                    ks.held = [h for h in ks.held if h[0] > bound]
                 else:
                     ks.runs = [r for r in ks.runs if r.start_seq >= bound]
-                    ks.held = [h for h in ks.held if h[0] >= bound]
-                heapq.heapify(ks.held)
+                _remove_started_before(held, bound + 1 if inclusive else bound)
             out.append(match)
         self.stats.matches += len(out)
         return out
 
 
-def _match_order(
-    run: Run, var_index: dict[str, int]
-) -> tuple[int, int, tuple[int, ...], tuple[int, ...]]:
-    """The order in which matches come out: by first event, then by last event, then by the
-    events in between (compared in order, so that of two matches with the same ends the one
-    that took more early events comes first — with `skip past last` it is the one kept), then
-    by which variables took them. Flink leaves ties between matches with the same first event
-    unordered; this is the documented, deterministic choice."""
-    nodes = path(run.node)
-    seqs = tuple(n.seq for n in nodes)
-    variables = tuple(var_index[n.var] for n in nodes)
-    return (run.start_seq, seqs[-1] if seqs else run.start_seq, seqs, variables)
+def _identity(run: Run) -> tuple[int, tuple[tuple[str, int], ...]]:
+    """What a partial match holds: its first event and (variable, event) for each event."""
+    taken = []
+    node = run.node
+    while node is not None:
+        taken.append((node.var, node.seq))
+        node = node.parent
+    return run.start_seq, tuple(taken)
+
+
+# The completed matches of a key, as Flink keeps them: java.util.PriorityQueue ordered by the
+# first event only (NFAState.COMPUTATION_STATE_COMPARATOR). Entries are tuples whose [0] is the
+# first event's arrival number. Which of several matches with the same first event comes out
+# first depends on how the binary heap moves them, so these follow Java's PriorityQueue step
+# by step (offer: sift up; poll: the last entry sifts down from the root; removeAll: the
+# survivors keep their places in the array, then the heap is rebuilt).
+def _offer(queue: list[tuple[Any, ...]], entry: tuple[Any, ...]) -> None:
+    k = len(queue)
+    queue.append(entry)
+    first = entry[0]
+    while k > 0:
+        parent = (k - 1) >> 1
+        above = queue[parent]
+        if first >= above[0]:
+            break
+        queue[k] = above
+        k = parent
+    queue[k] = entry
+
+
+def _poll(queue: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    top = queue[0]
+    last = queue.pop()
+    if queue:
+        _sift_down(queue, 0, last)
+    return top
+
+
+def _sift_down(queue: list[tuple[Any, ...]], k: int, entry: tuple[Any, ...]) -> None:
+    n = len(queue)
+    half = n >> 1
+    first = entry[0]
+    while k < half:
+        child = 2 * k + 1
+        smaller = queue[child]
+        right = child + 1
+        if right < n and smaller[0] > queue[right][0]:
+            child = right
+            smaller = queue[child]
+        if first <= smaller[0]:
+            break
+        queue[k] = smaller
+        k = child
+    queue[k] = entry
+
+
+def _remove_started_before(queue: list[tuple[Any, ...]], bound: int) -> None:
+    """Drop the entries whose first event came before `bound` (Flink's prune: removeAll)."""
+    kept = [entry for entry in queue if entry[0] >= bound]
+    if len(kept) == len(queue):
+        return
+    queue[:] = kept
+    for i in range((len(queue) >> 1) - 1, -1, -1):
+        _sift_down(queue, i, queue[i])
 
 
 def _pruning_rule(nfa: Nfa) -> Callable[[Completed], tuple[bool, int] | None] | None:
@@ -444,6 +511,7 @@ def _plans(nfa: Nfa) -> dict[int, StatePlan]:
 HELD = 1  # completed matches held back by a skip strategy
 PENDING = 2  # a partial match waiting in an absence (fires at the end)
 TIMED = 4  # a partial match with a window (times out at the end)
+NO_TIMER = -(2**63)  # a stored key state's timer when it has none
 
 
 def encode_key_state(ks: KeyState) -> bytes:
@@ -467,7 +535,9 @@ def encode_key_state(ks: KeyState) -> bytes:
             flags |= PENDING
         if r.deadline != NEVER:
             flags |= TIMED
-    body = [encode_key(ks.key).hex(), ks.timer, ks.last_ts, rows, runs, held]
+    # no None where there need not be: a value without null takes data_codec's fast path
+    timer = NO_TIMER if ks.timer is None else ks.timer
+    body = [encode_key(ks.key).hex(), timer, ks.last_ts, rows, runs, held]
     return bytes((flags,)) + data_codec.dumps(body)
 
 
@@ -489,7 +559,7 @@ def decode_key_state(
             values[i] = tuple(values[i])
         return tuple(values)
 
-    ks = KeyState(key=key, timer=timer, last_ts=last_ts)
+    ks = KeyState(key=key, timer=None if timer == NO_TIMER else timer, last_ts=last_ts)
     ks.runs = [
         Run(plans[sid], node(n), st, pt, ss, aggs_of(aggs)) for sid, n, st, pt, ss, aggs in runs
     ]
@@ -498,5 +568,4 @@ def decode_key_state(
         first, last, seqs, variables, tie = order
         entry = (first, last, tuple(seqs), tuple(variables), tie)
         ks.held.append((*entry, Completed(key, node(n), st, et, ss, to)))
-    heapq.heapify(ks.held)
-    return ks
+    return ks  # held in its stored array order: a heap, and its order among equals matters

@@ -4,7 +4,9 @@ pattern (and joins, lookups, unions to come).
 Records travel as `Timed` pairs: (event time in epoch ms, record), in lists — batches on the
 hot path. An operator has three entry points, each returning the records it sends downstream:
 
-- `process(batch, now)`: records in (in arrival order; `now` is wall-clock seconds);
+- `process(batch, now)`: records in (in arrival order; `now` is wall-clock seconds — or, when
+  no input is live (files, Python iterables), a logical clock on which each round of reads
+  starts at 0 and ends at +inf, so that timing never changes the output: runtime/pipeline.py);
 - `on_watermark(watermark, now)`: event time reached `watermark` (no record with an earlier
   time will come): windows close, partial matches time out, buffered events are released;
 - `finish()`: the end of input: release and close everything. The runtime calls it again

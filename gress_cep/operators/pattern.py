@@ -2,13 +2,14 @@
 
 Events arrive as (event time, record) in arrival order. They wait in a buffer until the
 watermark passes them, then go to the matcher in event-time order (a stable sort: equal times
-keep their arrival order). Matches and timed-out partial matches come out as output records
+keep their arrival order); beyond --buffer-cache-events they wait on disk
+(operators/ordering.py). Matches and timed-out partial matches come out as output records
 (DSL §3.5).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,7 @@ class PatternOperator:
     _buffer: EventTimeBuffer = field(default_factory=EventTimeBuffer)
     _seq: int = 0
     _finished: bool = False  # finish() ran: every key's state is done
+    _finishing: Iterator[list[Timed]] | None = None  # finish(): the slices still to process
     _ctx: OperatorContext | None = None
     _keys: KeyedState[Any] | None = None
 
@@ -76,6 +78,8 @@ class PatternOperator:
         self._ctx = ctx
         self._keys = ctx.keyed("keys", self.matcher.codec)
         self.matcher.use_storage(self._keys, ctx.timers())
+        # events waiting for the watermark beyond --buffer-cache-events wait on disk
+        self._buffer.use_spill(ctx.spill("buffer"))
         ctx.value("meta", self._snapshot, self._restore)
 
     # ------------------------------------------------------------------ the contract
@@ -88,8 +92,7 @@ class PatternOperator:
         """Process every buffered event at or before the watermark, then expire windows."""
         matches: list[Completed] = []
         timeouts: list[Completed] = []
-        ready = self._buffer.release(watermark)
-        if ready:
+        for ready in self._buffer.release_in_slices(watermark):
             self._run(ready, matches, timeouts)
         if watermark < END_OF_TIME:  # the end of time is `finish`'s: it closes all at once
             m, t = self.matcher.advance(watermark)
@@ -101,16 +104,21 @@ class PatternOperator:
         return []
 
     def finish(self) -> list[Timed]:
-        """End of input: everything buffered is processed, every window closes (at once: a
-        second call has nothing left)."""
+        """End of input: everything buffered is processed, then every window closes. A
+        buffer that spilled to disk is processed a slice per call (the runtime calls again
+        until nothing comes), so that its matches are written as they are found instead of
+        all being held at once."""
         if self._finished:
             return []
-        self._finished = True
         matches: list[Completed] = []
         timeouts: list[Completed] = []
-        ready = self._buffer.release_all()
-        if ready:
+        if self._finishing is None:
+            self._finishing = self._buffer.release_in_slices()
+        for ready in self._finishing:
             self._run(ready, matches, timeouts)
+            if matches or timeouts:
+                return self._records(matches, timeouts)
+        self._finished = True
         m, t = self.matcher.finish(self._keys.disk_only() if self._keys is not None else ())
         matches.extend(m)
         timeouts.extend(t)
@@ -130,6 +138,7 @@ class PatternOperator:
             "timeouts": c.timeouts,
             "dropped": c.dropped,
             "held": len(self._buffer),
+            "spilled": self._buffer.spilled_events,
             "dropped_partial_matches": stats.dropped_runs,
             "ttl_expired": stats.ttl_expired,
         }
@@ -161,7 +170,7 @@ class PatternOperator:
             self._buffer.restore(meta["buffer"])
             self._seq = meta["seq"]
         else:
-            dropped = len(meta["buffer"][2])
+            dropped = EventTimeBuffer.held_in(meta["buffer"])
             self.counters.dropped += dropped
             restored.dropped += dropped
 

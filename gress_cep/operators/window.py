@@ -25,7 +25,7 @@ split of the input into batches give the same records in the same order.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -551,16 +551,31 @@ class CountWindows(WindowOperator):
         self.step = step
         self.pane = math.gcd(size, step)
         self.buffer = EventTimeBuffer()
+        self._finishing: Iterator[list[Timed]] | None = None
+
+    def open(self, ctx: OperatorContext) -> None:
+        super().open(ctx)
+        self.buffer.use_spill(ctx.spill("buffer"))  # records waiting beyond memory: on disk
 
     def process(self, batch: list[Timed], now: float) -> list[Timed]:
         self.buffer.add(batch)
         return []
 
     def on_watermark(self, watermark: int, now: float) -> list[Timed]:
-        return self._count(self.buffer.release(watermark))
+        out: list[Timed] = []
+        for ready in self.buffer.release_in_slices(watermark):
+            out += self._count(ready)
+        return out
 
     def finish(self) -> list[Timed]:
-        return self._count(self.buffer.release_all())  # windows short of N are not emitted
+        """What waits, a slice per call (windows short of N are not emitted)."""
+        if self._finishing is None:
+            self._finishing = self.buffer.release_in_slices()
+        for ready in self._finishing:
+            out = self._count(ready)
+            if out:
+                return out
+        return []
 
     def held_records(self) -> int:
         return len(self.buffer)

@@ -13,6 +13,7 @@ StateRegistry (gress_cep.state.operator_state), which checkpoints and restores t
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,15 +21,25 @@ from typing import Any
 
 from gress_cep.connectors.base import Batch, DeadLetter, Source
 from gress_cep.operators.base import Operator, Timed
-from gress_cep.runtime.event_time import describe, to_epoch_ms
+from gress_cep.runtime.durations import format_duration
+from gress_cep.runtime.event_time import MILLIS_FROM, describe, guessed_unit, iso_text, to_epoch_ms
 from gress_cep.runtime.gc_tuning import fewer_collections
 from gress_cep.runtime.plan import Plan, StreamPlan
-from gress_cep.runtime.watermarks import NO_WATERMARK, WatermarkTracker
+from gress_cep.runtime.watermarks import END_OF_TIME, NO_WATERMARK, WatermarkTracker
 from gress_cep.state.backend import StateBackend, WriteBatch
 from gress_cep.state.operator_state import Restored, StateRegistry
 
 Record = dict[str, Any]
 NO_LIMIT = 2**64  # a lateness that never moves the watermark: ts - 2**64 < NO_WATERMARK
+KEY_NOTE_AFTER = 1000  # records of a stream that all miss its key field before gress says so
+# In a run without a live input (files, stdin, Python iterables), operators see a logical
+# clock: each round starts at ROUND_START and ends at ROUND_END, so a wall-clock deadline set
+# during a round (a model's `delay`) falls due at its end, once every input has been read once.
+# Where a record ends up never depends on how fast the machine was: the same inputs give the
+# same output, order included. A live input (Kafka: a source with `live = True`) keeps the
+# wall clock for the whole run: there a delay is what gathers a trickle of records into batches.
+ROUND_START = 0.0
+ROUND_END = math.inf
 
 
 @dataclass(slots=True)
@@ -39,9 +50,10 @@ class RoundOutput:
     timeouts: list[Record] = field(default_factory=list)
     late: list[Record] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # warnings for the person running the job
 
     def __bool__(self) -> bool:
-        return bool(self.matches or self.timeouts or self.late or self.dead_letters)
+        return bool(self.matches or self.timeouts or self.late or self.dead_letters or self.notes)
 
 
 @dataclass(slots=True)
@@ -132,6 +144,11 @@ class _StreamNode:
         self.counters = StreamCounters()
         self.children: list[_Chain] = []
         self.input_count = 0
+        self.unit_noted = False  # said once that the time unit was guessed from a magnitude
+        # key fields not yet seen in any record -> how many records so far all missed them;
+        # None: not set up yet (Pipeline._watch_keys)
+        self.key_watch: dict[str, int] | None = None
+        self.first_times: tuple[int, int] | None = None  # (id of a batch, its median time)
 
     def snapshot(self) -> Any:
         c = self.counters
@@ -167,6 +184,7 @@ class Pipeline:
         self.completed = False  # everything was released: the run is over
         self.registry = StateRegistry(backend, max_keys_in_memory)
         self._wire(inputs)
+        self._live = any(getattr(i.source, "live", False) for i in self.inputs)
         self._open()
 
     # ------------------------------------------------------------------ wiring
@@ -246,6 +264,8 @@ class Pipeline:
             for inp in finished:
                 active.remove(inp)
                 inp.stream.tracker.finish_input(inp.index)
+                if inp.stream.tracker.finished:
+                    self._end_of_stream(inp.stream, out)
             self._tick(out)
             self._take_side_outputs(out)
             yield out  # even when empty: the caller updates progress and commits between rounds
@@ -283,16 +303,21 @@ class Pipeline:
             return
         timed = self._stamp(inp, batch, out)
         if timed:
-            now = time.monotonic()
+            now = time.monotonic() if self._live else ROUND_START
             for chain in stream.children:
                 self._push(chain, timed, now, out)
 
-    def _stamp(self, inp: _Input, batch: Batch, out: RoundOutput) -> list[Timed]:
-        """Event time for each record; late and timeless records leave here."""
+    def _stamp(
+        self, inp: _Input, batch: Batch, out: RoundOutput, *, far_checked: bool = False
+    ) -> list[Timed]:
+        """Event time for each record; late, timeless and implausibly far-ahead records leave
+        here."""
         stream = inp.stream
         field_name = stream.plan.time_field
         records = batch.records
         now = time.monotonic()
+        if (stream.key_watch is None or stream.key_watch) and not far_checked:
+            self._watch_keys(stream, records, out)
         if field_name is None:  # processing time: arrival order, wall clock
             now_ms = int(time.time() * 1000)
             stream.tracker.observe_max(inp.index, 0, now_ms, now)
@@ -303,58 +328,261 @@ class Pipeline:
         # several, the watermark moves between rounds (their relative order is arbitrary anyway)
         single = batch.partitions is None and stream.input_count == 1
         lateness = tracker.lateness if single else NO_LIMIT
+        # what the loops' slow path may change, for `_drop_far` to undo
+        marks = (len(out.dead_letters), len(out.notes), stream.counters.dead_letters)
+        noted = stream.unit_noted
+        late: list[tuple[Record, int, int]] = []  # (record, its time, the watermark)
+        originals: dict[int, Record] = {}  # id of a stamped copy -> the record as read
+        if watermark < MILLIS_FROM:  # a stream's first records, or times before 1973
+            timed, highs, watermark = self._stamp_each(
+                stream, batch, out, watermark, lateness, late, originals
+            )
+            high = max(highs.values(), default=NO_WATERMARK)
+        else:
+            timed = []
+            append = timed.append
+            event_time = self._event_time
+            surely_ms = MILLIS_FROM
+            # Two loops, one per input shape: this is per-record work on every event, and the
+            # unpartitioned one (files, the Python API) keeps its high mark in a local. The
+            # watermark is at least 1e11 here and only grows, so an integer below 1e11 (epoch
+            # seconds, by the rule of event_time.to_epoch_ms) always takes the late branch:
+            # it is read there, and records that are epoch ms already pay nothing for it.
+            if batch.partitions is None:
+                high = NO_WATERMARK
+                for record in records:
+                    ts = record.get(field_name)
+                    if type(ts) is not int:
+                        stamped = event_time(stream, record, ts, out, originals)
+                        if stamped is None:
+                            continue
+                        ts, record = stamped
+                    if ts < watermark:
+                        if ts < surely_ms and id(record) not in originals:  # not read yet
+                            stamped = event_time(stream, record, ts, out, originals)
+                            if stamped is not None:  # an int always is a time
+                                ts, record = stamped
+                        if ts < watermark:
+                            late.append((record, ts, watermark))
+                            continue
+                    if ts > high:
+                        high = ts
+                        if ts - lateness > watermark:  # never with several inputs (NO_LIMIT)
+                            watermark = ts - lateness
+                    append((ts, record))
+                highs = {0: high}
+            else:
+                highs = {}
+                for record, p in zip(records, batch.partitions, strict=True):
+                    ts = record.get(field_name)
+                    if type(ts) is not int:
+                        stamped = event_time(stream, record, ts, out, originals)
+                        if stamped is None:
+                            continue
+                        ts, record = stamped
+                    if ts < watermark:
+                        if ts < surely_ms and id(record) not in originals:
+                            stamped = event_time(stream, record, ts, out, originals)
+                            if stamped is not None:
+                                ts, record = stamped
+                        if ts < watermark:
+                            late.append((record, ts, watermark))
+                            continue
+                    if ts > highs.get(p, NO_WATERMARK):
+                        highs[p] = ts
+                    append((ts, record))
+                high = max(highs.values(), default=NO_WATERMARK)
+        # --max-time-skew, checked once per batch rather than per record: only when a time is
+        # beyond the clock's bound may a record be too far ahead of the watermark too; then
+        # the batch is stamped again without those records (rare: a year 9999, or data that
+        # lies in the future as a whole)
+        if not far_checked and high > self._clock_bound(stream):
+            del out.dead_letters[marks[0] :], out.notes[marks[1] :]
+            stream.counters.dead_letters, stream.unit_noted = marks[2], noted
+            return self._drop_far(inp, batch, out)
+        for p, ts in highs.items():
+            if ts != NO_WATERMARK:
+                tracker.observe_max(inp.index, p, ts, now)
+        if single and watermark > tracker.current:
+            tracker.current = watermark
+        if late:
+            self._late(inp, batch, late, originals, out)
+        return timed
+
+    def _stamp_each(
+        self,
+        stream: _StreamNode,
+        batch: Batch,
+        out: RoundOutput,
+        watermark: int,
+        lateness: int,
+        late: list[tuple[Record, int, int]],
+        originals: dict[int, Record],
+    ) -> tuple[list[Timed], dict[int, int], int]:
+        """`_stamp`'s loop while the stream's watermark is below 1e11 ms (before its first
+        records, or for times before 1973): every integer below 1e11 is read by the rule of
+        event_time.to_epoch_ms here, since the late branch does not catch it. The time, the
+        high mark per partition, and the watermark after the batch."""
+        field_name = stream.plan.time_field
         timed: list[Timed] = []
-        append = timed.append
-        late = out.late
-        # two loops, one per input shape: this is per-record work on every event, and the
-        # unpartitioned one (files, the Python API) keeps its high mark in a local
-        if batch.partitions is None:
-            high = NO_WATERMARK
-            for record in records:
-                ts = record.get(field_name)
-                if type(ts) is not int:
-                    ts = self._event_time(stream, record, ts, out)
-                    if ts is None:
-                        continue
-                if ts < watermark:
-                    late.append(record)
-                    stream.counters.late += 1
-                    continue
-                if ts > high:
-                    high = ts
-                    if ts - lateness > watermark:  # never with several inputs (NO_LIMIT)
-                        watermark = ts - lateness
-                append((ts, record))
-            if high != NO_WATERMARK:
-                tracker.observe_max(inp.index, 0, high, now)
-            if single and watermark > tracker.current:
-                tracker.current = watermark
-            return timed
         highs: dict[int, int] = {}
-        for record, p in zip(records, batch.partitions, strict=True):
-            ts = record.get(field_name)
-            if type(ts) is not int:
-                ts = self._event_time(stream, record, ts, out)
-                if ts is None:
+        partitions = batch.partitions
+        for i, record in enumerate(batch.records):
+            ts = record.get(field_name)  # type: ignore[arg-type]  # a stream with `time`
+            if type(ts) is not int or ts < MILLIS_FROM:
+                stamped = self._event_time(stream, record, ts, out, originals)
+                if stamped is None:
                     continue
+                ts, record = stamped
             if ts < watermark:
-                late.append(record)
-                stream.counters.late += 1
+                late.append((record, ts, watermark))
                 continue
+            p = partitions[i] if partitions is not None else 0
             if ts > highs.get(p, NO_WATERMARK):
                 highs[p] = ts
-            append((ts, record))
-        for p, ts in highs.items():
-            tracker.observe_max(inp.index, p, ts, now)
-        return timed
+                if ts - lateness > watermark:  # never with several inputs (NO_LIMIT)
+                    watermark = ts - lateness
+            timed.append((ts, record))
+        return timed, highs, watermark
+
+    @staticmethod
+    def _late(
+        inp: _Input,
+        batch: Batch,
+        late: list[tuple[Record, int, int]],
+        originals: dict[int, Record],
+        out: RoundOutput,
+    ) -> None:
+        """The late output's form of records behind the watermark: where each came from, by
+        how much it was late, the record (as read: `originals` has the records of which
+        `_event_time` stamped a copy)."""
+        inp.stream.counters.late += len(late)
+        index = {id(r): i for i, r in enumerate(batch.records)} if batch.origin else {}
+        for record, ts, watermark in late:
+            record = originals.get(id(record), record)
+            origin = batch.origin(index[id(record)]) if batch.origin else inp.source.description
+            out.late.append(
+                {
+                    "stream": inp.stream.plan.name,
+                    "origin": origin,
+                    "late_by_ms": watermark - ts,
+                    "record": record,
+                }
+            )
+
+    @staticmethod
+    def _clock_bound(stream: _StreamNode) -> int:
+        """The time beyond which a record may be too far ahead (`_too_far`): the wall clock
+        plus --max-time-skew; without the bound, the end of time."""
+        skew = stream.plan.max_skew_ms
+        if skew is None:
+            return END_OF_TIME - 1
+        return min(END_OF_TIME - 1, int(time.time() * 1000) + skew)
+
+    def _drop_far(self, inp: _Input, batch: Batch, out: RoundOutput) -> list[Timed]:
+        """A batch with a time beyond the clock's bound: the records too far ahead of the
+        watermark go to the dead letters, the others are stamped as if they had never been
+        there. The watermark is followed as `_stamp` moves it, record by record."""
+        stream = inp.stream
+        field_name = stream.plan.time_field
+        assert field_name is not None, "called for streams with a time field"
+        records, partitions = batch.records, batch.partitions
+        beyond = self._clock_bound(stream)
+        single = partitions is None and stream.input_count == 1
+        lateness = stream.tracker.lateness if single else NO_LIMIT
+        watermark = stream.tracker.current
+        highs: dict[int, int] = {}
+        far: list[tuple[int, int, int]] = []  # (index, its time, the watermark then)
+        for i, record in enumerate(records):
+            ts = to_epoch_ms(record.get(field_name))
+            if ts is None or ts < watermark:
+                continue
+            p = partitions[i] if partitions is not None else 0
+            if ts > highs.get(p, NO_WATERMARK):
+                if ts > beyond and self._too_far(stream, records, ts, watermark):
+                    far.append((i, ts, watermark))
+                    continue
+                highs[p] = ts
+                if ts - lateness > watermark:
+                    watermark = ts - lateness
+        stream.counters.dead_letters += len(far)
+        origin_of = batch.origin
+        for i, ts, watermark in far:
+            origin = origin_of(i) if origin_of else inp.source.description
+            reason = self._far_reason(stream, records[i], ts, watermark)
+            out.dead_letters.append(DeadLetter(None, reason, origin, records[i]))
+        dropped = {i for i, _, _ in far}
+        kept = [i for i in range(len(records)) if i not in dropped]
+        rest = Batch(
+            [records[i] for i in kept],
+            [partitions[i] for i in kept] if partitions is not None else None,
+            [batch.timestamps[i] for i in kept] if batch.timestamps is not None else None,
+            origin=(lambda j: origin_of(kept[j])) if origin_of is not None else None,
+        )
+        return self._stamp(inp, rest, out, far_checked=True)
+
+    @staticmethod
+    def _too_far(stream: _StreamNode, records: list[Record], ts: int, watermark: int) -> bool:
+        """`ts` (beyond the wall clock plus --max-time-skew, or at the end of time) is also
+        that far ahead of the watermark: such a record would move the watermark to its time,
+        and every later record would be late. Before the stream has a watermark, the median
+        time of the batch stands in for it (one far-future first record cannot set the
+        watermark; data whose times all lie in the future still runs)."""
+        if ts >= END_OF_TIME:
+            return True
+        skew = stream.plan.max_skew_ms
+        if skew is None:
+            return False
+        if watermark == NO_WATERMARK:
+            if stream.first_times is None or stream.first_times[0] != id(records):
+                field_name = stream.plan.time_field
+                assert field_name is not None, "called for streams with a time field"
+                times = sorted(
+                    t for t in (to_epoch_ms(r.get(field_name)) for r in records) if t is not None
+                )
+                stream.first_times = (id(records), times[len(times) // 2])
+            watermark = stream.first_times[1]
+        return ts - skew > watermark
+
+    @staticmethod
+    def _far_reason(stream: _StreamNode, record: Record, ts: int, watermark: int) -> str:
+        plan = stream.plan
+        if ts >= END_OF_TIME:
+            why = "at or beyond the end of time (2^63 - 1 ms)"
+        else:
+            assert plan.max_skew_ms is not None, "only then is a record too far ahead"
+            skew = format_duration(plan.max_skew_ms)
+            since = "" if watermark == NO_WATERMARK else f" ({iso_text(watermark)})"
+            why = (
+                f"more than {skew} ahead of the stream's watermark{since} and of the "
+                f"clock (--max-time-skew {skew})"
+            )
+        shown = iso_text(ts, record.get(plan.time_field or ""))
+        return f"time field '{plan.time_field}' is {shown}: {why}"
 
     @staticmethod
     def _event_time(
-        stream: _StreamNode, record: Record, value: Any, out: RoundOutput
-    ) -> int | None:
-        """A time field's `value` that is not epoch milliseconds already; None (and a dead
-        letter) when it is missing or not a time."""
+        stream: _StreamNode,
+        record: Record,
+        value: Any,
+        out: RoundOutput,
+        originals: dict[int, Record],
+    ) -> tuple[int, Record] | None:
+        """A time field's `value` that is not epoch milliseconds for sure (ISO text, epoch
+        seconds, a float, a datetime, ...): its time, and the record with the time field set
+        to it; None (and a dead letter) when it is missing or not a time.
+
+        Why the record: conditions (`ts - a.ts >= 2m`, `hour(ts)`), `emit`, views and model
+        inputs read the time field from the record, and must all read the same epoch-ms int
+        whatever form the input had. Converting it here costs nothing for records that hold
+        epoch ms already (the loop's fast path never comes here) and one parse for the others,
+        which this line needs anyway; converting at every read instead would repeat the parse
+        in every expression, and a renamed field (`select ts as t`) could not be told from
+        another. The record is a copy: the dicts of the Python API's caller stay as they were
+        (`originals` maps it to the record as read, for the late output).
+        """
         field_name = stream.plan.time_field
+        assert field_name is not None, "called for streams with a time field"
         ts = to_epoch_ms(value)
         if ts is None:
             out.dead_letters.append(
@@ -363,7 +591,70 @@ class Pipeline:
                 )
             )
             stream.counters.dead_letters += 1
-        return ts
+            return None
+        if not stream.unit_noted:
+            unit = guessed_unit(value)
+            if unit is not None:
+                stream.unit_noted = True
+                rule = (
+                    "integers from 1e9 to 1e11 are seconds"
+                    if unit == "epoch seconds"
+                    else "floats from 1e11 on are milliseconds"
+                )
+                out.notes.append(
+                    f"stream {stream.plan.name}: time field '{field_name}' holds numbers like "
+                    f"{value!r}, read as {unit} ({iso_text(ts)}) by their size ({rule}; "
+                    "docs/language.md §2)"
+                )
+        if ts == value and type(value) is int:
+            return ts, record  # epoch ms already (a small one): nothing to convert
+        stamped = record.copy()
+        stamped[field_name] = ts
+        originals[id(stamped)] = record
+        return ts, stamped
+
+    def _watch_keys(self, stream: _StreamNode, records: list[Record], out: RoundOutput) -> None:
+        """Says once when a stream's key field (or a `partition by` field of a pattern reading
+        the stream) is missing or null in all of its first KEY_NOTE_AFTER records: they all
+        share one partition, which is rarely what was meant. Once a record has the field,
+        it is never looked at again."""
+        watch = stream.key_watch
+        if watch is None:
+            watch = stream.key_watch = dict.fromkeys(self._key_fields(stream), 0)
+        for name in list(watch):
+            if any(r.get(name) is not None for r in records):
+                del watch[name]  # seen: never looked at again
+                continue
+            watch[name] += len(records)
+            if watch[name] >= KEY_NOTE_AFTER:
+                out.notes.append(self._key_note(stream, name, watch.pop(name), first=True))
+
+    def _key_fields(self, stream: _StreamNode) -> list[str]:
+        """The stream's `key` (what patterns without `partition by`, windows without `by` and
+        lookups key by) and the `partition by` fields of the patterns that read the stream
+        itself (through a view, a field may be made on the way)."""
+        name = stream.plan.name
+        fields = [stream.plan.key_field] if stream.plan.key_field else []
+        for pattern in self.plan.patterns.values():
+            if pattern.source == name and pattern.decl.partition_by is not None:
+                fields += [f.text for f in pattern.decl.partition_by]
+        return list(dict.fromkeys(fields))
+
+    @staticmethod
+    def _key_note(stream: _StreamNode, name: str, count: int, *, first: bool) -> str:
+        which = f"all of the first {count:,}" if first else f"all {count:,}"
+        return (
+            f"stream {stream.plan.name}: the key field '{name}' is missing (or null) in "
+            f"{which} records: they all go to one partition (key null); check the field name"
+        )
+
+    def _end_of_stream(self, stream: _StreamNode, out: RoundOutput) -> None:
+        """A finished stream whose key field was never seen, in fewer records than the note
+        waits for: said now."""
+        for name, count in (stream.key_watch or {}).items():
+            if count:
+                out.notes.append(self._key_note(stream, name, count, first=False))
+        stream.key_watch = {}
 
     def _push(self, chain: _Chain, batch: list[Timed], now: float, out: RoundOutput) -> None:
         for op in chain.ops:
@@ -394,7 +685,7 @@ class Pipeline:
                 stream.tracker.observe_max(-1, 0, int(time.time() * 1000), now)
             watermark = stream.tracker.advance(now)
             for chain in stream.children:
-                self._advance(chain, watermark, now, out)
+                self._advance(chain, watermark, now if self._live else ROUND_END, out)
 
     def _advance(self, chain: _Chain, watermark: int, now: float, out: RoundOutput) -> None:
         """Each operator sees the watermark, held back by what the operators before it still

@@ -34,6 +34,7 @@ from gress_cep.operators.where import WhereOperator
 Record = dict[str, Any]
 
 DEFAULT_IDLE_TIMEOUT_S = 30.0
+DEFAULT_MAX_TIME_SKEW_MS = 86_400_000  # 1d: see StreamPlan.max_skew_ms
 
 
 @dataclass(slots=True)
@@ -45,6 +46,9 @@ class StreamPlan:
     idle_timeout_s: float
     key_field: str | None
     nullable: frozenset[str] = frozenset()  # schema fields marked `T?`
+    # a record whose time is more than this ahead of both the watermark and the wall clock is
+    # a dead letter instead of moving the watermark there (None: no bound; --max-time-skew)
+    max_skew_ms: int | None = DEFAULT_MAX_TIME_SKEW_MS
 
 
 @dataclass(slots=True)
@@ -99,6 +103,7 @@ class PlanOptions:
     idle_timeout_s: float | None = None  # overrides the streams' default (not their `idle`)
     base_dir: Path = field(default_factory=Path.cwd)
     on_dead_letter: DeadLetterCallback | None = None
+    max_time_skew_ms: int | None = DEFAULT_MAX_TIME_SKEW_MS  # None: off
 
 
 def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan:
@@ -188,6 +193,7 @@ def _stream_plan(stream: ast.Stream, options: PlanOptions) -> StreamPlan:
         idle_timeout_s=idle,
         key_field=stream.key.text if stream.key else None,
         nullable=frozenset(f.name.text for f in stream.schema or () if f.nullable),
+        max_skew_ms=options.max_time_skew_ms,
     )
 
 
@@ -285,8 +291,8 @@ def _operator(
 
 def _not_yet(view: ast.View, what: str) -> UserError:
     return UserError(
-        f"view '{view.name.text}' (line {view.span.line}) uses {what}, which `gress check` "
-        "accepts but the runtime cannot run yet",
+        f"view '{view.name.text}' (line {view.span.line}) uses {what}, which the runtime "
+        "cannot run yet (`gress check` warns about it)",
         hint="run the patterns that do not read this view with --pattern NAME",
     )
 

@@ -91,13 +91,17 @@ class CheckpointCoordinator:
         self.backend.write(batch)
         fault_point("checkpoint-2")
         # 3. record the positions and make the checkpoint durable
+        positions = self.job.source_positions()
         metadata = {
             "job": self.identity,
             "run": self.job.run_id,
-            "positions": self.job.source_positions(),
+            "positions": positions,
             "sinks": sink_positions,
             "finished": finished,
         }
+        fingerprints = getattr(self.job, "input_fingerprints", None)
+        if fingerprints is not None:  # what a resumed run checks its file inputs against
+            metadata["inputs"] = fingerprints(positions)
         info = self.backend.checkpoint(self.next_id, metadata)
         fault_point("checkpoint-3")
         # 4. commit; keep the one before too: a restart picks it when this commit is lost

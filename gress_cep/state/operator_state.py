@@ -5,6 +5,7 @@ An operator asks its `OperatorContext` for what it keeps, by name:
     keys = ctx.keyed("windows", StateCodec(1, encode, decode))   # key -> value, spills to disk
     timers = ctx.timers()                                          # (deadline, key) pairs
     ctx.value("meta", snapshot=lambda: ..., restore=lambda value, restored: ...)
+    spill = ctx.spill("buffer")     # events on disk in event-time order (None: no backend)
 
 and the `StateRegistry` (one per job) does the rest: with a state backend, keyed state is a
 write-back cache in front of a table (`gress_cep.state.cache`), timers a timer table, both
@@ -21,7 +22,10 @@ restart:
   `restored.changed` set, so that it can keep what still makes sense (counts, records that were
   read but not processed when its input is the same) and count what it drops;
 - a state stored in another codec version than the running code reads is refused, naming the
-  operator and the state, instead of being misread.
+  operator and the state, instead of being misread;
+- the state of an operator the job does not have (a pattern removed or renamed, a savepoint of
+  another pattern file) is refused, naming the patterns and views that differ, as Flink refuses
+  non-restored state; with `allow_non_restored` (--allow-non-restored-state) it is dropped.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from gress_cep.errors import UserError
 from gress_cep.state import data_codec
 from gress_cep.state.backend import StateBackend, WriteBatch
 from gress_cep.state.cache import KeyedStateCache
-from gress_cep.state.timers import TimerTable, sort_due
+from gress_cep.state.timers import TimerTable, deadline_bytes, sort_due
 
 V = TypeVar("V")
 
@@ -184,6 +188,96 @@ class _CachedKeyed(KeyedStateCache[V]):
         return self._decode_value(raw)
 
 
+class EventSpill:
+    """Events (time, record) on disk in event-time order, for an operator that holds more of
+    them than memory should (the ordering buffer: operators/ordering.py). Entries are
+    `time (8 bytes, order-preserving) | sequence (8 bytes)`, so equal times come back in the
+    order they were written. Writes and deletes go to the live table at once (as the keyed
+    cache's evictions do): the table is always exactly what is spilled, a checkpoint's
+    snapshot of the live state includes it at no further cost, and the counts that describe
+    it (`state()`) belong in the operator's own snapshot, taken at the same moment.
+
+    `max_in_memory` is how many events the operator keeps in memory before spilling
+    (--buffer-cache-events, read when used: the job sets it after the operators opened)."""
+
+    def __init__(self, registry: StateRegistry, backend: StateBackend, table: str) -> None:
+        self._registry = registry
+        self._backend = backend
+        self.table_name = table
+        self._table = backend.table(table)
+        self.count = 0
+        self._next = 0  # the sequence number of the next event written
+        self.min_ts: int | None = None  # no event on disk is earlier (None: none is there)
+        self._scan_from = b""  # every entry below this was popped
+
+    @property
+    def max_in_memory(self) -> int:
+        return self._registry.max_events_in_memory
+
+    def __len__(self) -> int:
+        return self.count
+
+    def write(self, events: list[tuple[int, Record]]) -> None:
+        """Add events (in arrival order: equal times keep it)."""
+        if not events:
+            return
+        batch, name, seq = WriteBatch(), self.table_name, self._next
+        encode = data_codec.dumps
+        low = events[0][0]
+        for ts, record in events:
+            batch.put(name, deadline_bytes(ts) + seq.to_bytes(8, "big"), encode(record))
+            seq += 1
+            if ts < low:
+                low = ts
+        self._backend.write(batch)
+        self._next = seq
+        self.count += len(events)
+        self.min_ts = low if self.min_ts is None else min(self.min_ts, low)
+        self._scan_from = min(self._scan_from, deadline_bytes(low))
+
+    def pop_until(self, watermark: int, limit: int | None = None) -> list[tuple[int, Record]]:
+        """Remove and return the events at or before `watermark`, in time order; with
+        `limit`, only the earliest `limit` of them."""
+        if self.min_ts is None or self.min_ts > watermark:
+            return []
+        bound = deadline_bytes(watermark + 1) if watermark + 1 < _INT64_END else None
+        out: list[tuple[int, Record]] = []
+        batch, name, decode = WriteBatch(), self.table_name, data_codec.loads
+        last = b""
+        for key, raw in self._table.items(self._scan_from, bound):
+            out.append((int.from_bytes(key[:8], "big") - _INT64_END, decode(raw)))
+            batch.delete(name, key)
+            last = key
+            if limit is not None and len(out) == limit:
+                break
+        if batch:
+            self._backend.write(batch)
+        self.count -= len(out)
+        if not self.count:
+            self.min_ts = None
+            self._scan_from = b""
+        elif limit is not None and len(out) == limit:
+            self._scan_from = max(self._scan_from, last)  # deleted: the scan skips it
+            self.min_ts = out[-1][0]
+        elif bound is not None:
+            self._scan_from = max(self._scan_from, bound)
+            self.min_ts = watermark + 1
+        return out
+
+    def state(self) -> list[Any]:
+        """What the operator's snapshot keeps of it (plain data)."""
+        return [self.count, self._next, self.min_ts]
+
+    def restore_state(self, state: list[Any] | None) -> None:
+        """After a restore: the table holds the checkpoint's spilled events, `state` says what
+        they are (None: nothing was spilled)."""
+        self.count, self._next, self.min_ts = state if state else (0, 0, None)
+        self._scan_from = b""
+
+
+_INT64_END = 1 << 63
+
+
 # ---------------------------------------------------------------------- the registry
 @dataclass(slots=True)
 class _Value:
@@ -202,6 +296,7 @@ class _OperatorEntry:
     keyed: dict[str, tuple[int, Any]] = field(default_factory=dict)  # name -> (version, handle)
     timers: dict[str, Any] = field(default_factory=dict)
     values: dict[str, _Value] = field(default_factory=dict)
+    spills: dict[str, EventSpill] = field(default_factory=dict)
 
     def table(self, state: str, version: int) -> str:
         return f"{self.name}/{state}.v{version}"
@@ -254,6 +349,18 @@ class OperatorContext:
         entry.timers[name] = handle
         return handle
 
+    def spill(self, name: str) -> EventSpill | None:
+        """A table of events in time order for what does not fit in memory; None without a
+        state backend (then everything stays in memory)."""
+        entry, backend = self._entry, self._registry.backend
+        if name in entry.keyed or name in entry.timers or name in entry.spills:
+            raise ValueError(f"{entry.name} asked twice for state {name!r}")
+        if backend is None:
+            return None
+        handle = EventSpill(self._registry, backend, entry.table(name, 1))
+        entry.spills[name] = handle
+        return handle
+
     def value(
         self,
         name: str,
@@ -280,8 +387,16 @@ class StateRegistry:
     def __init__(self, backend: StateBackend | None, max_keys_in_memory: int = 100_000) -> None:
         self.backend = backend
         self.max_keys_in_memory = max_keys_in_memory
+        self.max_events_in_memory = 100_000  # per ordering buffer (--buffer-cache-events)
         self.sides = SideOutputs()
         self._operators: dict[str, _OperatorEntry] = {}
+        # set by the job before `restore`: drop the state of operators it does not have
+        # (--allow-non-restored-state), and how to name what it restores from in messages
+        self.allow_non_restored = False
+        self.restored_from = "the checkpoint"
+        self.fresh_hint = True  # whether --fresh is a way out (not with --from-savepoint)
+        # operators without state in the restored checkpoint (new since it was taken)
+        self.new_operators: set[str] = set()
 
     def context(
         self, name: str, label: str, fingerprint: str = "", source_fingerprint: str = ""
@@ -323,6 +438,7 @@ class StateRegistry:
                 "keyed": {name: version for name, (version, _) in entry.keyed.items()},
                 "timers": sorted(entry.timers),
                 "values": {name: v.version for name, v in entry.values.items()},
+                "spills": {name: 1 for name in entry.spills},
             }
             batch.put(MANIFEST, entry.name.encode(), data_codec.dumps(manifest))
 
@@ -333,16 +449,21 @@ class StateRegistry:
         if backend is None:
             return []
         manifests = backend.table(MANIFEST)
+        saved_all = {key.decode(): data_codec.loads(raw) for key, raw in manifests.items()}
+        dropped_notes = self._unmapped(backend, saved_all)
+        if saved_all:
+            self.new_operators = {name for name in self._operators if name not in saved_all}
         notes: dict[str, int] = {}  # label of a changed operator -> records dropped
         for entry in self._operators.values():
-            raw = manifests.get(entry.name.encode())
-            if raw is None:
+            saved = saved_all.get(entry.name)
+            if saved is None:
                 continue  # new since the checkpoint
-            saved = data_codec.loads(raw)
             changed = saved["fingerprint"] != entry.fingerprint
             restored = Restored(changed, saved["source"] == entry.source_fingerprint)
             if changed:
-                self._delete_tables(backend, entry, saved)
+                # events spilled while waiting for the watermark are kept when the input is
+                # the same (the operator's restore takes them back), like its in-memory ones
+                self._delete_tables(backend, entry, saved, spills=not restored.same_input)
             else:
                 self._check_versions(entry, saved)
                 for _, handle in entry.keyed.values():
@@ -361,7 +482,7 @@ class StateRegistry:
                     raise _version_error(entry, value.name, version, value.version)
             if changed:
                 notes[entry.label] = notes.get(entry.label, 0) + restored.dropped
-        out = []
+        out = dropped_notes
         for label, dropped in notes.items():
             note = f"{label} changed since that checkpoint: it starts afresh"
             if dropped:
@@ -369,14 +490,57 @@ class StateRegistry:
             out.append(note)
         return out
 
+    def _unmapped(self, backend: StateBackend, saved_all: dict[str, Any]) -> list[str]:
+        """The state of operators this job does not have: an error naming them (and the ones
+        new here), or with `allow_non_restored` deleted, with a note for each."""
+        unmapped = {name: saved for name, saved in saved_all.items() if name not in self._operators}
+        if not unmapped:
+            return []
+        labels = list(dict.fromkeys(saved.get("label", name) for name, saved in unmapped.items()))
+        if not self.allow_non_restored:
+            new = [e.label for name, e in self._operators.items() if name not in saved_all]
+            new = [label for label in dict.fromkeys(new) if not label.startswith("stream ")]
+            which = "which is" if len(labels) == 1 else "which are"
+            message = (
+                f"{self.restored_from} holds the state of {', '.join(labels)}, {which} not in "
+                "this job"
+            )
+            if new:
+                message += f" (new here: {', '.join(new)})"
+            ways = [
+                "start it with the pattern file (and --pattern, --view) the state was taken with",
+                "or --allow-non-restored-state to drop that state",
+            ]
+            if self.fresh_hint:
+                ways.append("or --fresh to start afresh")
+            raise UserError(message, hint=", ".join(ways))
+        batch = WriteBatch()
+        for name, saved in unmapped.items():
+            tables = [f"{name}/{state}.v{version}" for state, version in saved["keyed"].items()]
+            tables += [f"{name}/{state}.v1" for state in saved["timers"]]
+            tables += [f"{name}/{state}.v{v}" for state, v in saved.get("spills", {}).items()]
+            for table in tables:
+                for key, _ in backend.table(table).items():
+                    batch.delete(table, key)
+            for state in saved["values"]:
+                batch.delete(VALUES, _value_key(name, state))
+            batch.delete(MANIFEST, name.encode())
+        backend.write(batch)
+        return [f"the state of {label} is dropped (--allow-non-restored-state)" for label in labels]
+
     @staticmethod
-    def _delete_tables(backend: StateBackend, entry: _OperatorEntry, saved: dict) -> None:
+    def _delete_tables(
+        backend: StateBackend, entry: _OperatorEntry, saved: dict, *, spills: bool
+    ) -> None:
         """The keyed state and timers the checkpoint left for an operator that changed: they
         belong to the old declaration, and would otherwise come back when a key is read from
-        disk after an eviction, or when one of their timers fires."""
+        disk after an eviction, or when one of their timers fires. With `spills`, its spilled
+        events too."""
         batch = WriteBatch()
         tables = [entry.table(n, v) for n, v in saved["keyed"].items()]
         tables += [entry.table(n, 1) for n in saved["timers"]]
+        if spills:
+            tables += [entry.table(n, v) for n, v in saved.get("spills", {}).items()]
         for table in tables:
             for key, _ in backend.table(table).items():
                 batch.delete(table, key)

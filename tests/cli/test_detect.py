@@ -94,7 +94,15 @@ def test_side_outputs_keep_late_records_timeouts_and_dead_letters(files: Path) -
         str(files / "dead.jsonl"),
     )
     assert result.exit_code == 0, result.output
-    assert read_jsonl(files / "late.jsonl") == [EVENTS[-1]]
+    # each late record with where it came from and by how much it was late
+    assert read_jsonl(files / "late.jsonl") == [
+        {
+            "stream": "events",
+            "origin": f"{files / 'events.jsonl'}:8",
+            "late_by_ms": 5_500,  # the watermark: 7000 - 1s of lateness; the record: 500
+            "record": EVENTS[-1],
+        }
+    ]
     timeouts = read_jsonl(files / "t.jsonl")
     assert [(t["card"], t["probes"]) for t in timeouts] == [("c2", 2), ("c2", 1)]
     [dead] = read_jsonl(files / "dead.jsonl")

@@ -84,7 +84,14 @@ def test_the_csv_example_writes_matches_late_records_and_timeouts(job: Path) -> 
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert read_jsonl(job / "alerts.jsonl") == [MATCH]
-    assert read_jsonl(job / "late.jsonl") == [{"card": "c1", "ts": 500, "amount": 1}]
+    assert read_jsonl(job / "late.jsonl") == [
+        {
+            "stream": "events",
+            "origin": "events.csv:8",  # the header is line 1
+            "late_by_ms": 4_500,
+            "record": {"card": "c1", "ts": 500, "amount": 1},
+        }
+    ]
     expired = read_jsonl(job / "expired.jsonl")
     assert [(t["key"], t["probes"]) for t in expired] == [("c2", 2), ("c2", 1)]
 

@@ -230,7 +230,7 @@ def check(c: Case, runner: Runner = run_engine) -> None:
         wanted_timeouts = [_json(t) for t in c.timeouts]
         _assert_same(actual_timeouts, wanted_timeouts, ordered=False, what="timeouts", source="")
     if c.late is not None:
-        actual_late = [str(r.get("id")) for r in outcome.late]
+        actual_late = [str(r["record"].get("id")) for r in outcome.late]
         _assert_same(actual_late, list(c.late), ordered=True, what="late events", source="")
 
 

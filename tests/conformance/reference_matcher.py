@@ -12,9 +12,20 @@ rules below allow, so each rule can be read (and doubted) on its own:
 - the gap between two consecutive events of one loop follows the loop's inner contiguity the
   same way (against the loop's own condition); with `until(u)` no event in it satisfies u;
 - nothing constrains the events before a match's first event, and a match is never empty;
-- skip strategies: sort all matches by first event, then last event, then lexicographically
-  by their events' positions, then by which element took each event (earlier element first);
-  then repeatedly emit the first remaining one and discard the remaining ones it prunes.
+- when matches come out (Flink's NFA, restated): a match is complete at its last event. The
+  matches completed by one event are produced in order of their first event, then of their
+  decisions: for each event from the first one, which element takes it, or which element the
+  match waits for when it skips it (the element that takes its next event); an earlier element
+  first, and a take before a skip. They join a queue ordered by first event only, kept as
+  Java's PriorityQueue keeps it (ties come out as that binary heap moves them);
+- a partial match is alive after an event when its events so far follow the rules and it can
+  still wait: for more events of the element that took its last one (that element's inner
+  contiguity and `until` allow the events since), or for a later element after optional ones
+  (the connector before that element allows them). Under a skip strategy, the queue's first
+  match comes out only when no partial match that started earlier is alive (at the end of the
+  input all partial matches are dropped); under `skip no` every completed match comes out at
+  once. Each match that comes out discards, by the strategy, the partial and queued matches
+  that started before a bound (the skipped ones never complete).
 
 Subset: sequences of single variables whose conditions are `kind == "x"` / `kind in [..]` (or
 none), connectors `,` `->` `->>`, quantifiers `? * + {n} {n,} {n,m}` with `optional`, inner
@@ -25,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Literal
 
 from gress_cep.dsl import ast
@@ -150,8 +162,8 @@ Assignment = tuple[tuple[int, ...], ...]
 
 def matches(spec: Spec, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Every match of `spec` over `events`, in emission order, in the default output form."""
-    found = sorted(_assignments(spec, events), key=_sort_key)
-    return [_output(spec, events, a) for a in _apply_skip(spec, found)]
+    found = list(_assignments(spec, events))
+    return [_output(spec, events, a) for a in _apply_skip(spec, found, events)]
 
 
 def _assignments(spec: Spec, events: Sequence[Mapping[str, Any]]) -> Iterator[Assignment]:
@@ -224,32 +236,154 @@ def _last(a: Assignment) -> int:
     return max(p for run in a for p in run)
 
 
-def _sort_key(a: Assignment) -> tuple[int, int, tuple[int, ...], tuple[tuple[int, int], ...]]:
-    """First event, then last event, then its events' positions, then which element took each."""
-    labels = sorted((p, index) for index, run in enumerate(a) for p in run)
-    return (_first(a), _last(a), tuple(p for p, _ in labels), tuple(labels))
+def _decisions(a: Assignment) -> tuple[tuple[int, int], ...]:
+    """For each event from the first to the last: (element, 0) when that element takes it,
+    (element that takes the next taken event, 1) when the match skips it."""
+    taken = sorted((p, index) for index, run in enumerate(a) for p in run)
+    out: list[tuple[int, int]] = []
+    for (position, index), (following, next_index) in pairwise(taken):
+        out.append((index, 0))
+        out.extend((next_index, 1) for _ in range(position + 1, following))
+    out.append((taken[-1][1], 0))
+    return tuple(out)
 
 
-def _apply_skip(spec: Spec, ordered: list[Assignment]) -> list[Assignment]:
-    if spec.skip.kind == "no":
-        return ordered
-    remaining, emitted = list(ordered), []
-    while remaining:
-        match = remaining.pop(0)
-        emitted.append(match)
-        bound = _prune_bound(spec, match)
-        if bound is not None:
-            kind, position = bound
-            if kind == "at_or_before":
-                remaining = [m for m in remaining if _first(m) > position]
-            else:
-                remaining = [m for m in remaining if _first(m) >= position]
+def _apply_skip(
+    spec: Spec, found: list[Assignment], events: Sequence[Mapping[str, Any]]
+) -> list[Assignment]:
+    """Flink's processMatchesAccordingToSkipStrategy, event by event."""
+    by_end: dict[int, list[Assignment]] = {}
+    for a in found:
+        by_end.setdefault(_last(a), []).append(a)
+    queue: list[tuple[int, int, Assignment]] = []  # (first event, arrival, match): a heap
+    emitted: list[Assignment] = []
+    alive_from = 0  # partial matches that started before this position were discarded
+    arrivals = 0
+
+    def release(position: int | None) -> None:
+        nonlocal alive_from
+        while queue:
+            if spec.skip.kind != "no" and position is not None:
+                earliest = _earliest_alive(spec, events, position, alive_from)
+                if earliest is not None and earliest < queue[0][0]:
+                    return
+            match = _pq_poll(queue)[2]
+            emitted.append(match)
+            bound = _prune_bound(spec, match)
+            if bound is not None:
+                kind, limit = bound
+                alive_from = max(alive_from, limit + 1 if kind == "at_or_before" else limit)
+                _pq_remove_started_before(queue, alive_from)
+
+    for position in range(len(events)):
+        completed = [a for a in by_end.get(position, []) if _first(a) >= alive_from]
+        for a in sorted(completed, key=lambda a: (_first(a), _decisions(a))):
+            arrivals += 1
+            _pq_offer(queue, (_first(a), arrivals, a))
+        release(position)
+    release(None)  # the end of the input: every partial match is dropped
     return emitted
+
+
+def _earliest_alive(
+    spec: Spec, events: Sequence[Mapping[str, Any]], position: int, alive_from: int
+) -> int | None:
+    """The first event of the earliest partial match alive after `position`."""
+    seen = events[: position + 1]
+    for start in range(alive_from, position + 1):
+        if _alive_from(spec, seen, start):
+            return start
+    return None
+
+
+def _alive_from(spec: Spec, seen: Sequence[Mapping[str, Any]], start: int) -> bool:
+    """Is a partial match that starts at `start` alive after the last event of `seen`?"""
+    elements = spec.elements
+    end = len(seen) - 1
+
+    def waits(index: int, run: tuple[int, ...], last: int) -> bool:
+        element = elements[index]
+        gap = seen[last + 1 :]
+        more = element.high is None or len(run) < element.high
+        if more and _gap_allows(gap, element.inner, element, inner=True):
+            return True
+        if len(run) < element.low:
+            return False
+        for later in range(index + 1, len(elements)):
+            if _gap_allows(gap, spec.connectors[later - 1], elements[later], inner=False):
+                return True
+            if not elements[later].optional:
+                break
+        return False
+
+    def extend(index: int, last: int | None) -> bool:
+        if index == len(elements):
+            return False
+        element = elements[index]
+        connector = spec.connectors[index - 1] if index else None
+        for count in range(1, len(seen) + 1):
+            if element.high is not None and count > element.high:
+                break
+            for run in _runs(element, count, last, connector, seen):
+                if last is None and run[0] != start:
+                    continue
+                if waits(index, run, run[-1]):
+                    return True
+                if count >= element.low and extend(index + 1, run[-1]):
+                    return True
+        return element.optional and extend(index + 1, last)
+
+    return extend(0, None) if start <= end else False
+
+
+# Java's PriorityQueue, ordered by the entries' first item (as Flink's NFAState keeps its
+# completed matches): the same steps, so that ties come out in the same order.
+def _pq_offer(queue: list[Any], entry: Any) -> None:
+    k = len(queue)
+    queue.append(entry)
+    while k > 0:
+        parent = (k - 1) >> 1
+        if entry[0] >= queue[parent][0]:
+            break
+        queue[k] = queue[parent]
+        k = parent
+    queue[k] = entry
+
+
+def _pq_poll(queue: list[Any]) -> Any:
+    top = queue[0]
+    last = queue.pop()
+    if queue:
+        _pq_sift_down(queue, 0, last)
+    return top
+
+
+def _pq_sift_down(queue: list[Any], k: int, entry: Any) -> None:
+    n = len(queue)
+    while k < n >> 1:
+        child = 2 * k + 1
+        if child + 1 < n and queue[child][0] > queue[child + 1][0]:
+            child += 1
+        if entry[0] <= queue[child][0]:
+            break
+        queue[k] = queue[child]
+        k = child
+    queue[k] = entry
+
+
+def _pq_remove_started_before(queue: list[Any], bound: int) -> None:
+    kept = [entry for entry in queue if entry[0] >= bound]
+    if len(kept) != len(queue):
+        queue[:] = kept
+        for i in range((len(queue) >> 1) - 1, -1, -1):
+            _pq_sift_down(queue, i, queue[i])
 
 
 def _prune_bound(spec: Spec, match: Assignment) -> tuple[str, int] | None:
     """Which remaining matches the emitted one discards: those starting at/before or before."""
     skip = spec.skip
+    if skip.kind == "no":
+        return None
     if skip.kind == "to_next":
         return ("at_or_before", _first(match))
     if skip.kind == "past_last":

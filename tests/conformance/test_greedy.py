@@ -232,6 +232,21 @@ GREEDY_VERSUS_RELUCTANT = [
         "c a1 d1 a2 x1",
         [],
     ),
+    case(
+        # the greedy loop's `until` exit leads to a copy of the group's loop-back state made
+        # before that state had edges (as in Flink): a partial match there ends at the next
+        # event (the generated step of that state was once empty Python: a crash)
+        "greedy_until_loop_at_the_end_of_a_repeated_group",
+        """
+        match v{2,3} -> (w+ greedy until(kind == "c"))* any
+        where v: kind in ["a", "d"]
+              w: kind == "a"
+        within 10s
+        skip past last
+        """,
+        "a0 d1 a2 c3 a4 a5 b6",
+        ["v:[a0,d1]", "v:[a2,a4]"],
+    ),
 ]
 
 

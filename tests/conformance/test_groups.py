@@ -104,6 +104,91 @@ FLINK_GROUPS = [
     ),
 ]
 
+GROUP_UNTIL = [
+    case(
+        "flink.GroupITCase.testGroupFollowedByOneOrMoreWithUntilCondition",
+        """
+        match c -> (a -> b)+ until(kind == "d") -> d
+        where c: kind == "c"
+              a: kind == "a"
+              b: kind == "b"
+              d: kind == "d"
+        skip no
+        """,
+        "c a1 b1 a2 b2 d",
+        ["c a1 b1 d", "c a1 b1 a2 b2 d"],
+    ),
+    case(
+        # d1 comes in the middle of the second repetition: that repetition ends there, and
+        # nothing after d1 joins the group (without `until`, a1 b1 a2 b2 d2 matches too)
+        "group_until.ends_a_repetition_in_progress",
+        """
+        match c -> (a -> b)+ until(kind == "d") -> d
+        where c: kind == "c"
+              a: kind == "a"
+              b: kind == "b"
+              d: kind == "d"
+        skip no
+        """,
+        "c1 a1 b1 a2 d1 b2 d2",
+        ["c:c1 a:[a1] b:[b1] d:d1"],
+    ),
+    case(
+        "group_until.sees_the_variables_of_the_group",
+        """
+        match c -> (a -> b)+ until(kind == "d" and tag == last(a).tag) -> d
+        where c: kind == "c"
+              a: kind == "a"
+              b: kind == "b"
+              d: kind == "d"
+        skip no
+        """,
+        # d1's tag is not a1's: the group goes on past it; d2's is a2's: it ends the group
+        "c1 a1{tag:1} b1 d1{tag:2} a2{tag:2} b2 d2{tag:2}",
+        [
+            "c:c1 a:[a1] b:[b1] d:d1",
+            "c:c1 a:[a1,a2] b:[b1,b2] d:d2",
+            "c:c1 a:[a1] b:[b1] d:d2",  # `-> d` skips a2 and b2
+        ],
+    ),
+]
+
+# The first element of a group loops with the group's inner contiguity, not its own (Flink's
+# NFACompiler.getInnerIgnoreCondition): `consecutive` or `any` on it does nothing.
+GROUP_HEAD = [
+    case(
+        "group_head.consecutive_on_the_first_element_gives_way_to_the_group",
+        """
+        match a -> (b+ consecutive) -> z
+        where a: kind == "a"
+              b: kind == "a"
+              z: kind == "c"
+        skip no
+        """,
+        "a1 a2 b3 a4 c5",
+        ["a:a1 b:[a2] z:c5", "a:a1 b:[a2,a4] z:c5", "a:a2 b:[a4] z:c5"],
+    ),
+    case(
+        "group_head.any_on_the_first_element_gives_way_to_the_group",
+        """
+        match a -> (b+ any) -> z
+        where a: kind == "a"
+              b: kind == "a"
+              z: kind == "c"
+        skip no
+        """,
+        "a1 a2 b3 a4 a5 c6",
+        [
+            "a:a1 b:[a2,a4,a5] z:c6",
+            "a:a1 b:[a2,a4] z:c6",
+            "a:a1 b:[a2] z:c6",
+            "a:a2 b:[a4,a5] z:c6",
+            "a:a2 b:[a4] z:c6",
+            "a:a4 b:[a5] z:c6",
+        ],
+    ),
+]
+
 NESTED = [
     case(
         "nested.loop_inside_a_repeated_group",
@@ -288,6 +373,16 @@ def test_flink_group_suite(c):
     check(c)
 
 
+@pytest.mark.parametrize("c", GROUP_UNTIL, ids=lambda c: c.id)
+def test_until_on_a_group_ends_its_repetitions(c):
+    check(c)
+
+
+@pytest.mark.parametrize("c", GROUP_HEAD, ids=lambda c: c.id)
+def test_the_first_element_of_a_group_loops_as_the_group_says(c):
+    check(c)
+
+
 @pytest.mark.parametrize("c", NESTED, ids=lambda c: c.id)
 def test_nested_groups(c):
     check(c)
@@ -303,4 +398,4 @@ def test_conjunction_matches_both_in_any_order(c):
     check(c)
 
 
-TABLES = [FLINK_GROUPS, NESTED, ALTERNATION, CONJUNCTION]
+TABLES = [FLINK_GROUPS, GROUP_UNTIL, GROUP_HEAD, NESTED, ALTERNATION, CONJUNCTION]

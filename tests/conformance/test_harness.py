@@ -163,8 +163,9 @@ def test_records_are_compared_whole():
 def test_timeouts_and_late_events_are_compared():
     timeout = {"pattern": "p", "key": None, "start": 0, "end": 0, "a_id": "a1"}
     c = case("fake", "match a -> b+\nskip no", "a1 b1 b2", [], timeouts=[timeout], late=["b2"])
-    check(c, runner=lambda _c: Outcome([], [timeout], [B2]))
+    late = {"stream": "s", "origin": "s[2]", "late_by_ms": 1, "record": B2}  # the late form
+    check(c, runner=lambda _c: Outcome([], [timeout], [late]))
     with pytest.raises(AssertionError, match="timeouts"):
-        check(c, runner=lambda _c: Outcome([], [], [B2]))
+        check(c, runner=lambda _c: Outcome([], [], [late]))
     with pytest.raises(AssertionError, match="late"):
         check(c, runner=lambda _c: Outcome([], [timeout], []))

@@ -422,6 +422,24 @@ ABSENCE = [
         ["a2"],
     ),
     case(
+        # Flink's followingPattern reaches into the group: a c inside the loop kills it
+        "absence.after_a_group_ending_in_a_loop_is_enforced_inside_the_loop",
+        """
+        match (a{2,}) -> !c
+        where a: kind in ["a", "c"]
+              c: kind == "c"
+        within 2500ms
+        on timeout emit first(a).id as first_a, count(a) as n
+        """,
+        "a1 c2 a3 a4",
+        ["a:[c2,a3]"],
+        timeouts=[
+            {"pattern": "p", "key": None, "start": 1000, "end": 3000, "first_a": "c2", "n": 3},
+            {"pattern": "p", "key": None, "start": 2000, "end": 3000, "first_a": "a3", "n": 2},
+            {"pattern": "p", "key": None, "start": 3000, "end": 3000, "first_a": "a4", "n": 1},
+        ],
+    ),
+    case(
         "absence.after_two_steps",
         """
         match a -> b -> !x

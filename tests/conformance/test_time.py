@@ -93,6 +93,29 @@ WINDOWS = [
         [],
     ),
     case(
+        "per_step_within.a_step_exactly_as_long_as_the_window_is_too_late",
+        """
+        match a -> b within 2s -> c
+        where a: kind == "a"
+              b: kind == "b"
+              c: kind == "c"
+        """,
+        "a1@0 b1@2000 c1@2500 a2@3000 b2@4999 c2@5000",
+        ["a2 b2 c2"],
+    ),
+    case(
+        "within_between_events.a_gap_exactly_as_long_as_the_window_is_too_late",
+        """
+        match a -> b -> c
+        where a: kind == "a"
+              b: kind == "b"
+              c: kind == "c"
+        within 2s between events
+        """,
+        "a1@0 b1@1999 c1@3999 a2@5000 b2@6000 c2@7999",
+        ["a2 b2 c2"],
+    ),
+    case(
         "within_first_to_last.same_input_fails_as_a_whole",
         """
         match a -> b -> c
@@ -172,6 +195,26 @@ TIMEOUTS = [
             {"pattern": "p", "key": None, "start": 1, "end": 3, "a_id": "a1", "b_id": "b1"},
             {"pattern": "p", "key": None, "start": 2, "end": 2, "a_id": "a2", "b_id": None},
             {"pattern": "p", "key": None, "start": 2, "end": 3, "a_id": "a2", "b_id": "b1"},
+        ],
+    ),
+    case(
+        "timeout.a_partial_match_waiting_in_two_states_times_out_once",
+        """
+        match a -> b* -> c* -> d
+        where a: kind == "a"
+              b: kind == "b"
+              c: kind == "c"
+              d: kind == "d"
+        within 10s
+        on timeout emit a.id as a_id, count(b) as bs
+        """,
+        "a1 b1",
+        [],
+        timeouts=[
+            # [a1 b1] waits for more b's; [a1] waits both for a c and for a d (two NFA
+            # branches, which Flink reports twice): it is one partial match, reported once
+            {"pattern": "p", "key": None, "start": 0, "end": 1000, "a_id": "a1", "bs": 1},
+            {"pattern": "p", "key": None, "start": 0, "end": 0, "a_id": "a1", "bs": 0},
         ],
     ),
     case(

@@ -160,3 +160,83 @@ def test_an_avro_file_with_keys_that_are_not_avro_names_is_readable(tmp_path: Pa
     schema, records = read_back(path)
     assert records == [{"content_type": "json", "_1st": 1}]
     assert [f.get("doc") for f in schema["fields"]] == ["content-type", "1st"]
+
+
+# every Avro timestamp logical type reads as epoch ms (issue 11, B.9)
+MOMENT_US = 1_735_691_950_238_123  # 2025-01-01T00:39:10.238123Z
+FINE_TIMES = {
+    "type": "record",
+    "name": "Times",
+    "fields": [
+        {"name": "card_id", "type": "string"},
+        {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+        {"name": "local_us", "type": {"type": "long", "logicalType": "local-timestamp-micros"}},
+        {"name": "local_ms", "type": {"type": "long", "logicalType": "local-timestamp-millis"}},
+        {"name": "ns", "type": {"type": "long", "logicalType": "timestamp-nanos"}},
+        {
+            "name": "maybe",
+            "type": ["null", {"type": "long", "logicalType": "timestamp-micros"}],
+        },
+        {"name": "amount", "type": "double"},
+    ],
+}
+FINE_RECORD = {
+    "card_id": "c1",
+    "ts": MOMENT_US,
+    "local_us": MOMENT_US,
+    "local_ms": MOMENT_US // 1000,
+    "ns": MOMENT_US * 1000 + 456,
+    "maybe": MOMENT_US,
+    "amount": 3.0,
+}
+MOMENT_MS = MOMENT_US // 1000
+
+
+@pytest.mark.parametrize("schema", [None, PAYMENTS])
+def test_micro_and_nano_timestamps_read_as_epoch_ms(tmp_path: Path, schema: str | None) -> None:
+    path = tmp_path / "times.avro"
+    with path.open("wb") as f:
+        fastavro.writer(
+            f, fastavro.parse_schema(FINE_TIMES), [FINE_RECORD, {**FINE_RECORD, "maybe": None}]
+        )
+    stream = declared_stream(schema) if schema else None
+    records, dead = drain(open_source(str(path), stream, CONFIG))
+    assert dead == []
+    if schema is None:
+        assert records[0] == {
+            **FINE_RECORD,
+            "ts": MOMENT_MS,
+            "local_us": MOMENT_MS,
+            "local_ms": MOMENT_MS,
+            "ns": MOMENT_MS,
+            "maybe": MOMENT_MS,
+        }
+        assert records[1]["maybe"] is None
+    else:  # the declared `ts: timestamp` reads the micros as epoch ms too
+        assert [r["ts"] for r in records] == [MOMENT_MS, MOMENT_MS]
+    assert all(type(r["ts"]) is int for r in records)
+
+
+def test_a_pattern_matches_on_micro_timestamps_of_an_avro_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gress_cep.cli.main import cli
+
+    path = tmp_path / "times.avro"
+    rows = [{**FINE_RECORD, "ts": MOMENT_US + i * 1_000_000, "amount": float(i)} for i in range(3)]
+    with path.open("wb") as f:
+        fastavro.writer(f, fastavro.parse_schema(FINE_TIMES), rows)
+    rules = tmp_path / "r.gress"
+    rules.write_text(
+        "stream payments\n    key card_id\n    time ts\n\n"
+        "pattern two\n    match a -> b\n    where b: ts - a.ts == 1s\n    emit a.ts, b.ts as b_ts\n"
+    )
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(
+        cli, ["detect", str(rules), "-i", f"payments={path}", "-o", str(out), "--dead-letter",
+              str(tmp_path / "dead.jsonl"), "--checkpoint-interval", "off"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "dead.jsonl").read_text() == ""
+    [line] = out.read_text().splitlines()  # skip past last event: 0-1, then 2 has no b
+    assert '"a_ts":1735691950238,"b_ts":1735691951238' in line

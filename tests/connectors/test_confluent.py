@@ -190,3 +190,21 @@ def test_the_encoder_registers_a_new_version_when_records_widen(url: str) -> Non
     assert sorted(client.get_versions("alerts-value")) == [1, 2]
     assert first[0][:5] != second[0][:5]
     assert decoder(url).decode_all(first + second).records == [{"n": 1}, {"n": 2, "extra": "x"}]
+
+
+def test_micro_timestamps_of_a_kafka_value_decode_as_epoch_ms(url: str) -> None:
+    """`timestamp-micros` was a dead letter (a datetime) for a stream with a schema (B.9)."""
+    writer = {
+        **WRITER,
+        "fields": [
+            {"name": "card_id", "type": "string"},
+            {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+            {"name": "amount", "type": "float"},
+        ],
+    }
+    schema_id = register(url, writer)
+    value = {"card_id": "c1", "ts": 1_700_000_000_123_456, "amount": 2.5}
+    for schema in (None, PAYMENTS):
+        decoded = decoder(url, schema).decode_all([framed(schema_id, writer, value)])
+        assert decoded.failures == []
+        assert decoded.records[0]["ts"] == 1_700_000_000_123

@@ -27,9 +27,15 @@ def validator() -> Validator:
         {"ts": "2024-03-01 12:00:00.123+01:00"},
         {"merchant": None},  # nullable
         {"extra": [1, 2]},  # fields beyond the schema pass through
+        {"ts": 1_700_000_000},  # integer epoch seconds
+        {"ts": "1700000000000"},  # a number written out, as the engine reads it (B.7)
+        {"ts": "1700000000.5"},
     ],
-    ids=["plain", "int-for-float", "epoch-s", "iso-z", "iso-offset", "null-nullable", "extra"],
-)
+    ids=[
+        "plain", "int-for-float", "epoch-s", "iso-z", "iso-offset", "null-nullable", "extra",
+        "epoch-s-int", "ms-digits", "s-digits",
+    ],
+)  # fmt: skip
 def test_valid_records_pass(validator: Validator, change: dict) -> None:
     assert validator.check([GOOD | change]) == []
 

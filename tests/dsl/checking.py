@@ -23,3 +23,8 @@ def errors(text: str) -> list[str]:
 
 def warnings(text: str) -> list[str]:
     return problems(text, severity="warning")
+
+
+def not_yet_runnable(message: str) -> bool:
+    """The warning on a join or lookup view: it checks, but `gress detect` cannot run it yet."""
+    return "which the runtime cannot run yet" in message

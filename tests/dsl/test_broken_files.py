@@ -314,6 +314,24 @@ CASES: list[tuple[str, str, list[str]]] = [
         ["3:21: error: 'greedy' is not allowed on a group (as in Flink)"],
     ),
     (
+        "until on a group with a fixed count",
+        "stream s\npattern p\n    match (a -> b){2} until(x > 1) -> c\n",
+        ["3:23: error: 'until' applies to a loop (+, *, {n,}, {n,m}), not to '{2}'"],
+    ),
+    (
+        "until of a group reads a later variable",
+        "stream s\npattern p\n    match (a -> b)+ until(c.x > 1) -> c\n    within 1m\n",
+        ["3:27: error: variable 'c' is matched after '(a -> b)'"],
+    ),
+    (
+        "repeating group that may take nothing",
+        "stream s\npattern p\n    match x -> (a? -> b?)+ -> c\n    within 1m\n",
+        [
+            "3:26: error: a repeating group must take an event in each repetition: every "
+            "element of this group may take none"
+        ],
+    ),
+    (
         "consecutive on an optional element",
         "stream s\npattern p\n    match a -> b? consecutive\n",
         ["3:19: error: 'consecutive' applies to a repetition (+, *, {n}, {n,}, {n,m}), not to '?'"],
@@ -452,6 +470,47 @@ CASES: list[tuple[str, str, list[str]]] = [
         ["8:12: error: the condition of 'a' must be true or false, not 'amount + 1' (a float)"],
     ),
     # ------------------------------------------------------------------ emit
+    (
+        "variables named like the fields of a match record",
+        "stream s\npattern p\n    match start -> end\n",
+        [
+            "3:11: error: variable 'start' has the name of a field every match record carries "
+            "('start': the time of the match's first event): without 'emit', its events would "
+            "take that field's place",
+            "3:20: error: variable 'end' has the name of a field every match record carries "
+            "('end': the time of the match's last event): without 'emit', its events would "
+            "take that field's place",
+        ],
+    ),
+    (
+        "emit names like the fields of a match record",
+        "stream s\npattern p\n    match a -> b\n    emit a.ts as start, count(b) as key\n",
+        [
+            "4:18: error: output 'start' of 'emit' has the name of a field every record it "
+            "makes carries ('start': the time of the match's first event)",
+            "4:37: error: output 'key' of 'emit' has the name of a field every record it makes "
+            "carries ('key': the partition key)",
+        ],
+    ),
+    (
+        "timeout output named like a field of a match record",
+        "stream s\npattern p\n    match a -> b\n    within 1m\n    on timeout emit end\n",
+        [
+            "5:21: error: output 'end' of 'on timeout emit' has the name of a field every "
+            "record it makes carries ('end': the time of the match's last event)"
+        ],
+    ),
+    (
+        "aggregate named like a field of a window record",
+        "stream s\nview v = s | window tumbling 1h by k | aggregate count() as window_start, "
+        "sum(x) as k\n",
+        [
+            "2:61: error: output 'window_start' of 'aggregate' has the name of a field every "
+            "record it makes carries ('window_start': the start of the window)",
+            "2:85: error: output 'k' of 'aggregate' has the name of a field every record it "
+            "makes carries ('k': a field the windows are grouped by)",
+        ],
+    ),
     (
         "two outputs with one name",
         "stream s\npattern p\n    match a -> b\n    emit b.x as x, x\n",

@@ -43,10 +43,69 @@ def write(tmp_path: Path, text: str, name: str = "broken.gress") -> str:
 
 
 def test_a_good_file_prints_a_summary_and_exits_0() -> None:
+    path = str(EXAMPLES / "conditions.gress")
+    code, output = run(path)
+    assert code == 0
+    assert re.fullmatch(
+        rf"{re.escape(path)}: \d+ streams?, 0 models, \d+ views?, \d+ patterns?: ok\n", output
+    )
+
+
+def test_joins_and_lookups_check_with_a_warning_that_detect_cannot_run_them_yet() -> None:
+    """Issue 11 D.25: `gress detect` refuses what reads a join or lookup view; `check` says so
+    where the join or lookup is written, instead of a plain ok. Windows run: no message."""
     path = str(EXAMPLES / "views_without_models.gress")
     code, output = run(path)
     assert code == 0
-    assert output == f"{path}: 3 streams, 0 models, 8 views, 2 patterns: ok\n"
+    found = re.findall(
+        r"^(.*?:\d+:\d+): warning: view '(\w+)' uses (a join|a lookup), which the "
+        r"runtime cannot run yet: `gress detect` refuses",
+        output,
+        re.M,
+    )
+    assert found == [
+        (f"{path}:24:18", "pay_login", "a join"),
+        (f"{path}:26:19", "pay_or_not", "a join"),
+        (f"{path}:27:28", "enriched", "a lookup"),
+    ]
+    assert "window" not in " ".join(line for line in output.splitlines() if "warning" in line)
+    assert output.endswith(f"{path}: 3 streams, 0 models, 8 views, 2 patterns: ok (3 warnings)\n")
+
+
+def test_what_check_says_cannot_run_yet_is_what_detect_refuses(tmp_path: Path) -> None:
+    """The warning and the refusal agree: detect refuses the pattern reading the join view,
+    and runs the one reading the window view."""
+    from .checking import not_yet_runnable
+
+    source = EXAMPLES / "views_without_models.gress"
+    text = source.read_text()
+    from gress_cep.dsl import diagnose
+
+    _, diagnostics = diagnose(text, "v.gress")
+    warned = {d.message.split("'")[1] for d in diagnostics if not_yet_runnable(d.message)}
+    assert warned == {"pay_login", "pay_or_not", "enriched"}
+    events = tmp_path / "e.jsonl"
+    events.write_text("")
+    for view in sorted(warned):
+        result = CliRunner().invoke(
+            cli,
+            [
+                "detect",
+                str(source),
+                "-i",
+                f"payments={events}",
+                "-i",
+                f"logins={events}",
+                "-i",
+                f"merchants={events}",
+                "--view",
+                view,
+                "--checkpoint-interval",
+                "off",
+            ],
+        )
+        assert result.exit_code == 1, result.output
+        assert "cannot run yet" in result.output
 
 
 def test_a_broken_file_prints_every_error_with_its_line_and_a_caret(tmp_path: Path) -> None:
@@ -144,3 +203,20 @@ def test_the_fraud_example_checks() -> None:
     code, output = run(str(path))
     assert code == 0, output
     assert output.splitlines()[-1].endswith(": 2 streams, 1 model, 3 views, 2 patterns: ok")
+
+
+def test_emit_key_is_fine_when_key_is_the_partition_key_field(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.gress"
+    rules.write_text(
+        "stream events\n    key key\n    time ts\n\npattern chain\n    from events\n"
+        '    match a -> b\n    where a: kind == "A"\n          b: kind == "B"\n'
+        "    emit key, count(a) as n\n"
+    )
+    ok = CliRunner().invoke(cli, ["check", str(rules)])
+    assert ok.exit_code == 0, ok.output
+    rules.write_text(rules.read_text().replace("    key key", "    key card"))
+    refused = CliRunner().invoke(cli, ["check", str(rules)])
+    assert refused.exit_code == 1
+    assert "output 'key' of 'emit' has the name of a field every record it makes" in (
+        refused.output
+    )

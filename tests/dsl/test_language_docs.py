@@ -11,6 +11,8 @@ import pytest
 
 from gress_cep.dsl import diagnose, functions
 
+from .checking import not_yet_runnable
+
 DOCS = Path(__file__).parents[2] / "docs" / "language.md"
 TEXT = DOCS.read_text()
 EXAMPLES = re.findall(r"```gress\n(.*?)```", TEXT, re.DOTALL)
@@ -35,8 +37,10 @@ def test_the_docs_have_many_examples() -> None:
     "example", EXAMPLES, ids=[f"example {i + 1}" for i in range(len(EXAMPLES))]
 )
 def test_every_example_checks_without_errors_or_warnings(example: str) -> None:
+    """(but the warning that a join or lookup view cannot run yet: §4 shows them)"""
     _, diagnostics = diagnose(example, "example.gress")
-    assert [d.render("example.gress", example) for d in diagnostics] == []
+    shown = [d for d in diagnostics if not not_yet_runnable(d.message)]
+    assert [d.render("example.gress", example) for d in shown] == []
 
 
 def test_the_function_table_lists_every_scalar_function() -> None:

@@ -145,7 +145,15 @@ def view_pattern(source: str, condition: str) -> str:
 
 
 def test_the_views_of_the_file_check() -> None:
-    assert problems(VIEWS) == []
+    """Only the warnings that the join and the lookup cannot run yet."""
+    assert problems(VIEWS) == [
+        f"{line}:{col}: warning: view '{view}' uses {what}, which the runtime cannot run yet: "
+        f"`gress detect` refuses the patterns and --view outputs that read '{view}'"
+        for line, col, view, what in [
+            (VIEWS.count("\n") - 2, 28, "enriched", "a lookup"),
+            (VIEWS.count("\n") - 1, 18, "pay_login", "a join"),
+        ]
+    ]
 
 
 def test_select_makes_a_record_of_its_outputs_only() -> None:

@@ -82,6 +82,23 @@ def test_a_repeated_modifier_is_a_warning() -> None:
     assert warnings(text) == ["3:26: warning: 'greedy' is written twice"]
 
 
+def test_contiguity_on_the_first_element_of_a_group_does_nothing() -> None:
+    # as in Flink, the first element of a group loops with the group's inner contiguity
+    text = "stream s\npattern p\n    match a -> (b+ consecutive) -> c\n    within 1m\n"
+    assert warnings(text) == [
+        "3:20: warning: 'consecutive' has no effect on 'b': the first element of a group "
+        "repeats with the group's contiguity (relaxed), as in Flink"
+    ]
+    text = "stream s\npattern p\n    match a -> (b+ any -> c)+ consecutive -> d\n    within 1m\n"
+    assert warnings(text) == [
+        "3:20: warning: 'any' has no effect on 'b': the first element of a group repeats "
+        "with the group's contiguity (consecutive), as in Flink"
+    ]
+    # the same contiguity as the group's, or an element that is not first, is fine
+    for match in ("(b+ consecutive -> c)+ consecutive", "(x -> b+ consecutive)"):
+        assert warnings(f"stream s\npattern p\n    match a -> {match} -> d\n    within 1m\n") == []
+
+
 def test_comparing_with_null_is_a_warning() -> None:
     text = "stream s\npattern p\n    match a\n    where\n        a: x == null\n"
     assert warnings(text) == ["5:12: warning: a comparison with null is always false"]

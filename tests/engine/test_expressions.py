@@ -1,5 +1,7 @@
 """Compiled expressions: values, null semantics, safety (DSL §3.2)."""
 
+import dataclasses
+
 import pytest
 
 from gress_cep.dsl.expressions import (
@@ -213,3 +215,64 @@ def test_emit_expressions_over_a_match():
 def test_output_names(item, name):
     program = parse(f"stream s\npattern p\n    from s\n    match a\n    emit {item}\n")
     assert output_name(program.declarations[1].emit[0]) == name
+
+
+# ---------------------------------------------------------------------- issue 11 E.31
+@pytest.mark.parametrize(
+    ("text", "record", "expected"),
+    [
+        ("x < 1e309", {"x": 5}, True),
+        ("x > -1e309", {"x": 5}, True),
+        ("x != 1e309", {"x": 5}, True),
+        ("1e309 > x", {"x": 5}, True),
+        ("x == 1e309", {"x": float("inf")}, True),
+        ("x < 1e309", {"x": float("inf")}, False),
+        ("x in [1e309, -1e309]", {"x": float("-inf")}, True),
+        ("x between -1e309 and 1e309", {"x": 0}, True),
+        ("x * 1e309 > 1", {"x": 2}, True),
+        ("1e309 is not null", {}, True),
+        ('"s" is null', {}, False),
+    ],
+)
+def test_numbers_beyond_the_float_range_are_infinite_not_a_silent_false(text, record, expected):
+    """`x < 1e309` compiled to source with `inf` in it: a NameError in the condition, which
+    the fallback turned into false — no match at all, silently."""
+    assert holds(text, record) is expected
+    fn = compile_record_predicate(parse_expression(text))
+    assert "inf" not in fn.__gress_source__.replace("_inf", "")
+
+
+def test_infinite_constants_in_every_compiled_form():
+    assert value("-1e309", {}) == float("-inf")
+    assert value("[1e309]", {}) == [float("inf")]
+    slots = SlotTable()
+    cond = compile_condition(parse_expression("b.x < 1e309 and x > -1e309"), "b", {"b"}, slots)
+    assert cond({"x": 1}, _Run(())) is True
+    emit = compile_match_expression(parse_expression("sum(b.x) < 1e309"), {"b"})
+    assert emit({"b": [{"x": 1}]}, {"x": 1}) is True
+
+
+def test_the_safe_version_answers_only_for_values_a_bug_is_not_a_silent_false(monkeypatch):
+    """The fallback is the null-safe answer: an error that no value explains (here a function
+    failing for a reason of its own) reaches the caller instead of becoming false."""
+    from gress_cep.dsl import functions
+
+    class Broken(Exception):
+        pass
+
+    def broken(*args):
+        raise Broken("a bug")
+
+    monkeypatch.setitem(
+        functions.SCALARS, "abs", dataclasses.replace(functions.SCALARS["abs"], impl=broken)
+    )
+    with pytest.raises(Broken):
+        holds("abs(x) > 1 or true", {"x": 1})
+
+
+def test_values_that_cannot_be_averaged_are_null_not_an_error():
+    emit = compile_match_expression(parse_expression("avg(b.x)"), {"b"})
+    assert emit({"b": [{"x": "a"}, {"x": "b"}]}, {}) is None
+    slots = SlotTable()
+    cond = compile_condition(parse_expression("avg(b.x) > 1"), "b", {"b"}, slots)
+    assert cond({"x": "b"}, _Run((("a", 1),))) is False

@@ -104,7 +104,8 @@ def test_late_records_go_to_on_late_and_are_not_matched():
     late = []
     events = [pay("c1", 5000, 1), pay("c1", 6000, 1), pay("c1", 1000, 500), pay("c1", 7000, 500)]
     matches = run(STREAM + PATTERN, events, on_late=late.append)
-    assert [e["ts"] for e in late] == [1000]
+    assert [e["record"]["ts"] for e in late] == [1000]
+    assert late[0]["origin"] == "payments[2]" and late[0]["late_by_ms"] == 4000
     assert [m["end"] for m in matches] == [7000]
 
 

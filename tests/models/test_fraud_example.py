@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,76 @@ def test_the_committed_data_is_what_the_generator_writes(tmp_path: Path) -> None
 @pytest.mark.parametrize("name", ["payments.jsonl", "logins.jsonl", "models/fraud.onnx"])
 def test_the_committed_files_stay_small(name: str) -> None:
     assert (EXAMPLE / name).stat().st_size < 1_000_000
+
+
+# the same moments in every form the docs accept for a `time` field (issue 11, B.7)
+TIME_FORMS = {
+    "epoch-ms": lambda ms: ms,
+    "epoch-s": lambda ms: ms // 1000,
+    "epoch-s-float": lambda ms: ms / 1000,
+    "iso-z": lambda ms: _moment(ms).isoformat().replace("+00:00", "Z"),
+    "iso-offset": lambda ms: (
+        _moment(ms).astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat()
+    ),
+    "iso-naive": lambda ms: _moment(ms).replace(tzinfo=None).isoformat(),
+}
+
+
+def _moment(ms: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+
+
+def test_every_time_form_gives_the_same_alerts(tmp_path: Path) -> None:
+    """The example's data with its times written as epoch ms, epoch seconds (int and float) and
+    ISO-8601 (UTC, with an offset, without one): the same alerts, byte for byte, the model
+    scoring every online payment. The times are whole seconds first, so that every form holds
+    the same moments."""
+    outputs = {}
+    for form, write in TIME_FORMS.items():
+        inputs = []
+        for name in ("payments", "logins"):
+            rows = read_jsonl(EXAMPLE / f"{name}.jsonl")
+            path = tmp_path / f"{name}-{form}.jsonl"
+            path.write_text(
+                "".join(
+                    json.dumps({**row, "ts": write(row["ts"] // 1000 * 1000)}) + "\n"
+                    for row in rows
+                )
+            )
+            inputs += ["-i", f"{name}={path}"]
+        out = tmp_path / f"alerts-{form}.jsonl"
+        result = CliRunner().invoke(
+            cli,
+            ["detect", str(EXAMPLE / "fraud.gress"), *inputs, "-o", str(out),
+             "--checkpoint-interval", "off"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "primary │ 1,264 │" in result.stderr  # every online payment scored
+        said = "read as epoch seconds" in result.stderr
+        assert said == (form == "epoch-s"), result.stderr  # the one form gress guessed
+        outputs[form] = out.read_bytes()
+    alerts = [json.loads(line) for line in outputs["epoch-ms"].splitlines()]
+    assert [a["pattern"] for a in alerts].count("card_testing") == 8
+    assert [a["pattern"] for a in alerts].count("login_takeover") == 5
+    assert all(a["risk"] > 0.8 for a in alerts if a["pattern"] == "card_testing")
+    for form, written in outputs.items():
+        assert written == outputs["epoch-ms"], form
+
+
+def test_gress_score_gives_the_same_scores_whatever_the_time_form(tmp_path: Path) -> None:
+    """`hour(ts)` as a feature of `gress score` (no declared time field) reads ISO-8601 text
+    and epoch seconds as it reads epoch ms (B.7: it scored nothing on ISO times)."""
+    rows = read_jsonl(EXAMPLE / "payments.jsonl")
+    scores = {}
+    for form in ("epoch-ms", "epoch-s", "iso-offset"):
+        write = TIME_FORMS[form]
+        path = tmp_path / f"payments-{form}.jsonl"
+        path.write_text("".join(json.dumps({**r, "ts": write(r["ts"])}) + "\n" for r in rows))
+        out = tmp_path / f"scored-{form}.jsonl"
+        gress(
+            "score", EXAMPLE / "models" / "fraud.onnx", "-i", path,
+            "--features", "amount,hour(ts),merchant_risk", "-o", out,
+        )  # fmt: skip
+        scores[form] = [p["score"] for p in read_jsonl(out)]
+    assert len(scores["epoch-ms"]) == len(rows) and None not in scores["epoch-ms"]
+    assert scores["epoch-s"] == scores["epoch-ms"] == scores["iso-offset"]

@@ -173,3 +173,62 @@ def test_two_operators_with_one_name_are_refused() -> None:
     registry.context("pattern:p", "pattern p")
     with pytest.raises(ValueError, match="two operators named"):
         registry.context("pattern:p", "pattern p")
+
+
+# ---------------------------------------------------------------------- issue 11 E.34
+def test_state_of_an_operator_the_job_does_not_have_is_refused_naming_it() -> None:
+    """A checkpoint (or savepoint) of another pattern file was restored silently."""
+    backend = MemoryBackend()
+    old = Counter()
+    old.open(registry := StateRegistry(backend))
+    old.add("a", 10)
+    checkpoint(registry, backend)
+    backend.restore(1)
+    other = StateRegistry(backend)
+    other.context("pattern:q", "pattern q")
+    other.restored_from = "checkpoint 1"
+    with pytest.raises(UserError) as refused:
+        other.restore()
+    assert refused.value.message == (
+        "checkpoint 1 holds the state of view v, which is not in this job (new here: pattern q)"
+    )
+    assert "--allow-non-restored-state" in (refused.value.hint or "")
+    assert "--fresh" in (refused.value.hint or "")
+
+
+def test_allowed_non_restored_state_is_dropped_with_a_note_and_leaves_nothing_behind() -> None:
+    backend = MemoryBackend()
+    old = Counter()
+    old.open(registry := StateRegistry(backend, max_keys_in_memory=1))
+    old.add("a", 10)
+    old.add("b", 20)
+    registry.maintain()
+    checkpoint(registry, backend)
+    backend.restore(1)
+    other = StateRegistry(backend)
+    other.context("pattern:q", "pattern q")
+    other.allow_non_restored = True
+    assert other.restore() == ["the state of view v is dropped (--allow-non-restored-state)"]
+    assert other.new_operators == {"pattern:q"}
+    left = {name: list(backend.table(name).items()) for name in backend._tables}
+    assert {name: items for name, items in left.items() if items} == {}
+    # the next checkpoint of this job holds only its own operators
+    batch = WriteBatch()
+    other.snapshot_into(batch)
+    backend.write(batch)
+    backend.checkpoint(2, {})
+    backend.restore(2)
+    again = StateRegistry(backend)
+    again.context("pattern:q", "pattern q")
+    assert again.restore() == []
+
+
+def test_a_changed_operator_of_the_same_name_is_not_unmapped_state() -> None:
+    backend = MemoryBackend()
+    old = Counter()
+    old.open(registry := StateRegistry(backend))
+    checkpoint(registry, backend)
+    backend.restore(1)
+    new = Counter()
+    new.open(restart := StateRegistry(backend), fingerprint="f2")
+    assert restart.restore() == ["view v changed since that checkpoint: it starts afresh"]

@@ -199,3 +199,23 @@ def test_random_operations_agree_with_a_plain_set(seed: int) -> None:
     assert sorted(timers.pop_due(now + 1000)) == sorted(model)
     flush(backend, timers)
     assert list(backend.table("timers").items()) == []  # nothing left behind
+
+
+def test_due_timers_with_equal_deadlines_come_in_encoded_key_order_for_any_key() -> None:
+    from gress_cep.state.keys import encode_key
+    from gress_cep.state.timers import sort_due
+
+    keys = ["k10", "k9", "a", "bb", "é", "x" * 200, "x" * 129, 7, ("a", 1)]
+    due = [(5, k) for k in keys] + [(4, k) for k in keys[:4]]
+    expected = sorted(due, key=lambda t: (t[0], encode_key(t[1])))
+    assert sort_due(list(due)) == expected
+    ascii_only = [t for t in due if isinstance(t[1], str) and t[1].isascii()]
+    assert sort_due(list(ascii_only)) == sorted(ascii_only, key=lambda t: (t[0], encode_key(t[1])))
+
+
+def test_short_ascii_keys_sorted_without_encoding_keep_the_encoded_order() -> None:
+    from gress_cep.state.keys import encode_key
+    from gress_cep.state.timers import sort_due
+
+    due = [(d, f"k{i}") for d in (3, 1) for i in (100, 9, 10, 1, 55)] + [(1, "a"), (3, "zz")]
+    assert sort_due(list(due)) == sorted(due, key=lambda t: (t[0], encode_key(t[1])))
