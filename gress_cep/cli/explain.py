@@ -12,9 +12,8 @@ from rich.tree import Tree
 
 from gress_cep.cli.console import console
 from gress_cep.dsl import ast, load_file
-from gress_cep.dsl.errors import did_you_mean
+from gress_cep.dsl.errors import check_names
 from gress_cep.dsl.source_text import SourceText
-from gress_cep.errors import UserError
 from gress_cep.nfa.compiler import compile_pattern
 from gress_cep.nfa.describe import describe, skip_text, to_dot
 from gress_cep.nfa.model import Nfa
@@ -46,8 +45,8 @@ def command(
     program, _ = load_file(file)
     all_patterns = program.of_type(ast.Pattern)
     all_views = program.of_type(ast.View)
-    _check_names(file, "pattern", patterns, [p.name.text for p in all_patterns])
-    _check_names(file, "view", views, [v.name.text for v in all_views])
+    check_names("pattern", patterns, [p.name.text for p in all_patterns], file)
+    check_names("view", views, [v.name.text for v in all_views], file)
     everything = not patterns and not views
     nfas = [
         compile_pattern(p, program.source)
@@ -69,16 +68,6 @@ def command(
             console.print(_view_tree(view, text))
         for nfa in nfas:
             console.print(_tree(nfa))
-
-
-def _check_names(file: Path, kind: str, wanted: tuple[str, ...], known: list[str]) -> None:
-    for name in wanted:
-        if name not in known:
-            listing = ", ".join(sorted(known)) or "none"
-            raise UserError(
-                f"no {kind} named {name!r} in {file}{did_you_mean(name, known) or ''}",
-                hint=f"{kind}s in the file: {listing}",
-            )
 
 
 def _view_source(view: ast.View, text: SourceText) -> str:

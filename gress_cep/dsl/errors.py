@@ -94,6 +94,18 @@ class Diagnostics:
             raise GressError(self.sorted(), self.filename, self.source)
 
 
+def check_names(kind: str, wanted: Iterable[str], known: list[str], file: object) -> None:
+    """A UserError for the first of `wanted` (names given on the command line: --pattern,
+    --view) that is not among `known`, the `kind`s of `file`, with did-you-mean."""
+    for name in wanted:
+        if name not in known:
+            listing = ", ".join(sorted(known)) or "none"
+            raise UserError(
+                f"no {kind} named {name!r} in {file}{did_you_mean(name, known) or ''}",
+                hint=f"{kind}s in the file: {listing}",
+            )
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A ' (did you mean 'x'?)' suffix for the closest candidate, or None."""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)

@@ -261,12 +261,6 @@ class Matcher:
             ks.timer = None
         self.store.remove(key)
 
-    def _state_of(self, key: Any) -> KeyState | None:
-        ks = self.keys.get(key)
-        if ks is None and self.store.spilled:
-            ks = self.store.load(key)
-        return ks
-
     def _expire(
         self, key: Any, ks: KeyState, t: float, matches: list[Completed], timeouts: list[Completed]
     ) -> None:
@@ -306,7 +300,7 @@ class Matcher:
         matches: list[Completed] = []
         timeouts: list[Completed] = []
         for deadline, key in self.timers.pop_due(t):
-            ks = self._state_of(key)
+            ks = self.store.get(key)
             if ks is None or ks.timer != deadline:
                 continue  # the key moved on since (a stale entry of a spilled timer table)
             ks.timer = None

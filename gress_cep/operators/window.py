@@ -221,13 +221,6 @@ class WindowOperator:
             parts.append(value)
         return parts[0] if len(parts) == 1 else tuple(parts)
 
-    def _state(self, key: Any) -> list[Any] | None:
-        keys = self.keys
-        value = keys.data.get(key)
-        if value is None and keys.spilled:
-            value = keys.load(key)
-        return value
-
     # ------------------------------------------------------------------ output
     def _emit(self, key: Any, start: int, end: int, acc: Acc, ts: int, out: list[Timed]) -> None:
         """The output record of a closed window, unless `having` drops it: its group fields
@@ -391,7 +384,7 @@ class TimeWindows(WindowOperator):
         states: dict[Any, dict[int, Acc]] = {}  # ... and their panes
 
         def open_key(key: Any) -> dict[int, Acc]:
-            value = self._state(key)
+            value = self.keys.get(key)
             if value is None:
                 value = [key, _NO_PANE, {}]
                 keys.put(key, value)
@@ -437,7 +430,7 @@ class TimeWindows(WindowOperator):
         keys, size, pane = self.keys, self.size, self.pane
         per_window = size // pane
         for end, key in self.timers.pop_due(watermark, limit):
-            value = self._state(key)
+            value = self.keys.get(key)
             if value is None:
                 continue
             panes = value[WINDOWS]
@@ -480,7 +473,7 @@ class SessionWindows(WindowOperator):
         add, merge, new = acc.add, acc.merge, acc.new
         seq = self.seq
         for key, items in self._group(batch).items():
-            value = self._state(key)
+            value = self.keys.get(key)
             if value is None:
                 value = [key, None, []]
                 keys.put(key, value)
@@ -517,7 +510,7 @@ class SessionWindows(WindowOperator):
         closed: list[tuple[Any, Timed]] = []  # (key, window)
         keys, gap, reach = self.keys, self.gap, self.reach
         for deadline, key in self.timers.pop_due(watermark, limit):
-            value = self._state(key)
+            value = self.keys.get(key)
             if value is None or value[HEAD] != deadline:
                 continue  # armed again earlier since: this timer is stale
             out: list[Timed] = []
@@ -589,7 +582,7 @@ class CountWindows(WindowOperator):
             key = self._key(record) if self.key_fields else None
             if key is _MISSING:
                 continue
-            value = self._state(key)
+            value = self.keys.get(key)
             if value is None:
                 value = [key, 0, {}]
             n, panes = value[HEAD], value[WINDOWS]

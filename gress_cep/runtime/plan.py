@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gress_cep.dsl import ast
-from gress_cep.dsl.errors import did_you_mean
+from gress_cep.dsl.errors import check_names
 from gress_cep.dsl.expressions import (
     compile_match_expression,
     compile_record_expression,
@@ -115,12 +115,12 @@ def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan
     models = {m.name.text: m for m in program.of_type(ast.Model)}
     patterns = program.of_type(ast.Pattern)
     if options.patterns:
-        _check_names("pattern", options.patterns, [p.name.text for p in patterns], program)
+        check_names("pattern", options.patterns, [p.name.text for p in patterns], program.filename)
         patterns = [p for p in patterns if p.name.text in options.patterns]
     elif options.views:
         patterns = []  # --view alone: only the views
     for name in options.views or []:
-        _check_names("view", [name], list(views), program)
+        check_names("view", [name], list(views), program.filename)
         _build_views(name, views, models, plan, options)
         if name not in plan.output_views:
             plan.output_views.append(name)
@@ -152,17 +152,6 @@ def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan
         view.fingerprint = _fingerprint(program, _upstream(plan, name))
         view.source_print = _fingerprint(program, _upstream(plan, view.source))
     return plan
-
-
-def _check_names(kind: str, wanted: list[str], known: list[str], program: ast.Program) -> None:
-    for name in wanted:
-        if name not in known:
-            suggestion = did_you_mean(name, known) or ""
-            listing = ", ".join(sorted(known)) if known else "none"
-            raise UserError(
-                f"no {kind} named {name!r} in {program.filename}{suggestion}",
-                hint=f"{kind}s in the file: {listing}",
-            )
 
 
 def _upstream(plan: Plan, name: str) -> list[Any]:
