@@ -46,8 +46,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from timing import Failed, Measured, best, run_measured
 
 HERE = Path(__file__).resolve().parent
 GENERATOR = HERE.parent.parent / "shared" / "bench" / "gen_events.py"
@@ -258,34 +259,6 @@ BASELINES = {
 
 
 # ---------------------------------------------------------------------- measuring a process
-@dataclass(slots=True)
-class Measured:
-    seconds: float  # wall clock, start to exit
-    cpu: float  # user + system seconds of the process
-    rss_mb: float  # its own peak RSS
-
-
-def run_measured(command: list[str]) -> Measured:
-    """Run a process to its end and measure it (wait4: its own CPU time and peak RSS)."""
-    with tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - started
-        process.returncode = code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            err.seek(0)
-            raise SystemExit(f"{' '.join(command)} failed ({code}):\n{err.read().decode()}")
-    return Measured(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
-
-
-def best(runs: list[Measured]) -> Measured:
-    """The fastest run's time, the least CPU time, the largest peak RSS."""
-    return Measured(
-        min(m.seconds for m in runs), min(m.cpu for m in runs), max(m.rss_mb for m in runs)
-    )
-
-
 def gress_command() -> str:
     return str(Path(sys.executable).with_name("gress"))
 
@@ -590,4 +563,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Failed as failed:
+        raise SystemExit(str(failed)) from None

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 import click
 from rich.markup import escape
 
 from gress_cep.cli.config import load_config_file
 from gress_cep.cli.console import err_console
-from gress_cep.cli.options import format_option, output_format_option
+from gress_cep.cli.options import format_option, input_option, input_specs, output_format_option
 from gress_cep.cli.report import LiveView, ProgressLine, print_summary
+from gress_cep.cli.stop_signals import StopSignals
 from gress_cep.connectors import ConnectorConfig, parse_kafka_config
 from gress_cep.connectors.base import DeadLetter
-from gress_cep.dsl import ast, load_file
+from gress_cep.dsl import load_file
 from gress_cep.errors import UserError
 from gress_cep.runtime.durations import parse_duration_s
 from gress_cep.runtime.job import Job, JobSpec, Outputs
@@ -29,15 +26,7 @@ from gress_cep.runtime.plan import PlanOptions, build_plan
 
 @click.command("detect")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-i",
-    "--input",
-    "inputs",
-    multiple=True,
-    metavar="[STREAM=]SOURCE",
-    help="A path (.jsonl .json .csv .avro), '-' for stdin, or kafka:TOPIC. Repeatable; "
-    "STREAM may be left out when the file declares one stream.",
-)
+@input_option
 @click.option(
     "-o",
     "--output",
@@ -194,6 +183,12 @@ from gress_cep.runtime.plan import PlanOptions, build_plan
     help="-q: only errors (no progress, warnings or summary); --progress: the progress line "
     "on stderr (default: on a terminal).",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check that the inputs exist, their schemas resolve and the topics and registry "
+    "answer, then exit (0, with a short report) without reading or writing a record.",
+)
 def command(
     file: Path,
     inputs: tuple[str, ...],
@@ -223,6 +218,7 @@ def command(
     buffer_cache_events: int,
     from_savepoint: Path | None,
     quiet: bool | None,
+    dry_run: bool,
 ) -> None:
     """Run the patterns of FILE and write their matches (or the records of its views).
 
@@ -270,9 +266,9 @@ def command(
             on_dead_letter=lambda letter: pending_dead.append(letter),
         ),
     )
-    streams = _input_specs(program, inputs)
-    needed = {p.root for p in plan.patterns.values()}
-    needed |= {plan.root_of(view) for view in plan.output_views}
+    streams = input_specs(program, inputs)
+    needed = {r for p in plan.patterns.values() for r in plan.roots(p.source)}
+    needed |= {r for view in plan.output_views for r in plan.roots(view)}
     missing = sorted(needed - {name for name, _ in streams})
     if missing:
         raise UserError(
@@ -302,6 +298,13 @@ def command(
     )
     from gress_cep.state import open_backend  # rocksdict loads only when a job runs
 
+    if dry_run:  # the checks a run would make first, and a report instead of the run
+        from gress_cep.runtime.preflight import preflight
+
+        for line in preflight(spec, program, plan):
+            if not quiet:
+                err_console.print(line, highlight=False, soft_wrap=True)
+        return
     job = Job(spec, program, plan, open_backend)
     for note in [] if quiet else job.notes:
         err_console.print(f"[dim]{note}[/]", highlight=False)
@@ -313,9 +316,9 @@ def command(
     if metrics_port:
         from gress_cep.runtime.metrics import Metrics  # prometheus_client: only when asked
 
-        metrics = Metrics(job.pipeline, metrics_port)
+        metrics = Metrics(job.pipeline, metrics_port, job.coordinator if job.stateful else None)
     started = time.monotonic()
-    interrupted = _on_signals(job)
+    signals = StopSignals(job.stop)  # Ctrl-C / SIGTERM: graceful; a second: at once
     try:
         for out in job.rounds():
             if pending_dead:  # model failures: their records are dead letters too
@@ -328,7 +331,7 @@ def command(
             if live is not None and out.matches:
                 live.add(out.matches)
             if metrics is not None:
-                metrics.update()
+                metrics.update(out)
             if progress is not None:
                 progress.update()
     finally:
@@ -336,9 +339,10 @@ def command(
             progress.close()
         if live is not None:
             live.close()
-        job.close()
-        if metrics is not None:
+        if metrics is not None:  # its last update reads the sources: before they close
             metrics.close()
+        job.close()
+        signals.close()
     if quiet:  # -q: only errors, no summary
         return
     print_summary(
@@ -346,46 +350,6 @@ def command(
         job.pipeline,
         time.monotonic() - started,
         job.sinks,
-        interrupted=interrupted(),
+        interrupted=signals.received,
         checkpoints=job.coordinator.stats if job.stateful else None,
     )
-
-
-def _input_specs(program: ast.Program, specs: tuple[str, ...]) -> list[tuple[str, str]]:
-    """`-i [STREAM=]SOURCE` values as (stream, source) pairs."""
-    declared = sorted(s.name.text for s in program.of_type(ast.Stream))
-    if not specs:
-        raise UserError("no input given", hint="add -i STREAM=PATH, e.g. -i events.jsonl")
-    out = []
-    for spec in specs:
-        name, sep, source = spec.partition("=")
-        if not sep or name not in declared:
-            if sep and not os.path.exists(spec) and not spec.startswith("kafka:"):
-                raise UserError(
-                    f"-i {spec}: no stream named '{name}'",
-                    hint="streams in the file: " + ", ".join(declared),
-                )
-            if len(declared) != 1:
-                raise UserError(
-                    f"-i {spec}: say which stream it feeds",
-                    hint=f"write -i STREAM={spec} (streams: {', '.join(declared)})",
-                )
-            name, source = declared[0], spec
-        out.append((name, source))
-    return out
-
-
-def _on_signals(job: Job) -> Any:
-    """Ctrl-C / SIGTERM: finish the round, flush, checkpoint, print the summary, exit 0.
-    A second Ctrl-C stops at once."""
-    state = {"count": 0}
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        state["count"] += 1
-        if state["count"] > 1:
-            raise KeyboardInterrupt
-        job.stop()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    return lambda: state["count"] > 0

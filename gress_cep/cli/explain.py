@@ -71,16 +71,53 @@ def command(
 
 
 def _view_source(view: ast.View, text: SourceText) -> str:
-    if isinstance(view.source, ast.JoinSource):
-        return " ".join(text.text(view.source.span).split())
-    return view.source.name.text
+    if isinstance(view.source, ast.SourceRef):
+        return view.source.name.text
+    return " ".join(text.text(view.source.span).split())
 
 
 def _view_tree(view: ast.View, text: SourceText) -> Tree:
     root = Tree(f"[bold]view {view.name.text}[/]  (from {_plain(_view_source(view, text))})")
+    source = _source_meaning(view.source, text)
+    if source:
+        root.add(f"[dim]{_plain(source)}[/]")
     for op in view.ops:
-        root.add(_plain(" ".join(text.text(op.span).split())))
+        node = root.add(_plain(" ".join(text.text(op.span).split())))
+        if isinstance(op, ast.LookupOp):
+            node.add(
+                f"[dim]each record waits until {op.table.text}'s watermark passes its time, "
+                f"then gets the {op.table.text} row whose key is its {op.on.text}, as it was "
+                "at that time (no row: null fields)[/]"
+            )
     return root
+
+
+def _source_meaning(
+    source: ast.SourceRef | ast.JoinSource | ast.UnionSource, text: SourceText
+) -> str:
+    """What a join or a union does, in words (docs/language.md §4)."""
+    if isinstance(source, ast.UnionSource):
+        names = ", ".join(n.text for n in source.inputs)
+        return f"the records of {names}, each once; a field one of them lacks is null"
+    if not isinstance(source, ast.JoinSource):
+        return ""
+    from gress_cep.dsl.joins import join_keys
+
+    a, b = source.left.alias.text, source.right.alias.text
+    keys = " and ".join(
+        f"{' '.join(text.text(k.left.span).split())} == {' '.join(text.text(k.right.span).split())}"
+        for k in join_keys(source)
+    )
+    out = (
+        f"pairs {{{a}, {b}}} with {keys} at most {source.within.text} apart for which the "
+        "condition holds, each when its second record comes"
+    )
+    if source.kind == "left":
+        out += (
+            f"; each {a} record without a partner once the watermark passes its time + "
+            f"{source.within.text}, with {b} null"
+        )
+    return out
 
 
 def _view_json(view: ast.View, text: SourceText) -> dict[str, object]:

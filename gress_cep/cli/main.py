@@ -33,7 +33,56 @@ COMMANDS = {
     "score": "score",
     "checkpoints": "checkpoints",
     "savepoint": "savepoint",
+    "test": "testing",
+    "diff": "diff",
 }
+
+
+# commands whose stdout is only a line saying that it worked: -q silences it too
+STATUS_ONLY = {"savepoint"}
+
+
+def with_quiet(command: click.Command, *, status_only: bool = False) -> click.Command:
+    """`command` with `-q, --quiet` (only errors: nothing else on stderr — nor on stdout for a
+    `status_only` command), for the commands that have no -q of their own; what a command was
+    asked for (a plan, a list) still goes to stdout. Errors are printed by GressGroup.invoke
+    after the streams are back."""
+    if any("-q" in getattr(param, "opts", ()) for param in command.params):
+        return command
+    command.params.append(
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_silence_stdout_too if status_only else _silence_stderr,
+            help="Print only errors: no warnings or notes.",
+        )
+    )
+    return command
+
+
+def _silence_stderr(ctx: click.Context, param: click.Parameter, quiet: bool) -> None:
+    if quiet:
+        _silence(ctx, stdout=False)
+
+
+def _silence_stdout_too(ctx: click.Context, param: click.Parameter, quiet: bool) -> None:
+    if quiet:
+        _silence(ctx, stdout=True)
+
+
+def _silence(ctx: click.Context, *, stdout: bool) -> None:
+    saved = sys.stderr, sys.stdout
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - closed when the command's context ends
+    sys.stderr = devnull
+    if stdout:
+        sys.stdout = devnull
+
+    def restore() -> None:
+        sys.stderr, sys.stdout = saved
+        devnull.close()
+
+    ctx.call_on_close(restore)
 
 
 class GressGroup(click.Group):
@@ -47,7 +96,7 @@ class GressGroup(click.Group):
         if module is None:
             return None
         command: click.Command = import_module(f"gress_cep.cli.{module}").command
-        return command
+        return with_quiet(command, status_only=cmd_name in STATUS_ONLY)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -89,6 +138,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
       gress check rules.gress                      find mistakes before running
       gress explain rules.gress                    see the compiled automaton
       gress detect rules.gress -i events.jsonl     run it and print the matches
+
+    \b
+    Shell completion (bash; zsh_source and fish_source likewise):
+      eval "$(_GRESS_COMPLETE=bash_source gress)"
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug

@@ -249,10 +249,17 @@ def _print_views(err: Console, pipeline: Pipeline) -> None:
         if unaccounted:
             err.print(f"[yellow]note:[/] view {r.name}: {unaccounted:,} records still in flight")
         if r.aggregated is not None:
+            if r.takers in ((), ("window",)):
+                taken = f"aggregated into {r.records_out:,} windows"
+            elif r.takers == ("join",):
+                taken = f"joined into {r.records_out:,} pair{'' if r.records_out == 1 else 's'}"
+            else:  # a lookup's table rows, or several kinds
+                taken = "taken in by " + ", ".join(
+                    {"lookup": "a lookup's table", "window": "windows", "join": "a join"}[t]
+                    for t in r.takers
+                )
             err.print(
-                f"[dim]note:[/] view {r.name}: {r.aggregated:,} records aggregated into "
-                f"{r.records_out:,} windows",
-                highlight=False,
+                f"[dim]note:[/] view {r.name}: {r.aggregated:,} records {taken}", highlight=False
             )
         if r.held:
             err.print(

@@ -35,6 +35,7 @@ _EXTENSIONS = {
     ".avro": "avro",
 }
 # "json": JSON Lines, or one JSON array of objects (told apart by the file's first byte)
+KAFKA_ONLY_FORMATS = ("json-schema", "protobuf")  # through a schema registry
 _FORMATS = {"jsonl": "jsonl", "json": "json", "csv": "csv", "avro": "avro"}
 
 
@@ -179,10 +180,16 @@ def _topic(spec: str) -> str:
 def _file_format(spec: str, config: ConnectorConfig, *, output: bool = False) -> str:
     """The format of a file or stdio spec. An input: --format when given, else its extension.
     An output: --output-format when given, else its extension, else --format."""
-    if output and config.output_format is not None:
-        return _named_format(config.output_format, "--output-format")
-    if not output and config.format is not None:
-        return _named_format(config.format, "--format")
+    # json-schema and protobuf name the values of Kafka topics: a file follows its extension
+    named, option = (
+        (config.output_format, "--output-format") if output else (config.format, "--format")
+    )
+    if named is not None and named not in KAFKA_ONLY_FORMATS:
+        return _named_format(named, option)
+    if named is not None and spec != "-":
+        fmt = _EXTENSIONS.get(os.path.splitext(spec)[1].lower())
+        if fmt is None and spec != os.devnull:
+            return _named_format(named, option)  # the name says nothing: say why not
     if spec == "-":
         return "jsonl"
     fmt = _EXTENSIONS.get(os.path.splitext(spec)[1].lower())
@@ -199,8 +206,17 @@ def _file_format(spec: str, config: ConnectorConfig, *, output: bool = False) ->
     return fmt
 
 
+file_format = _file_format  # what `gress detect --dry-run` reports of a file
+
+
 def _named_format(name: str, option: str) -> str:
     fmt = _FORMATS.get(name)
+    if fmt is None and name in KAFKA_ONLY_FORMATS:
+        raise UserError(
+            f"{option} {name} is a format of Kafka values (through a schema registry), "
+            "not of files",
+            hint="files are jsonl, json, csv or avro",
+        )
     if fmt is None:
         raise UserError(f"unknown {option} {name!r}", hint="use jsonl, json, csv or avro")
     return fmt

@@ -93,7 +93,7 @@ class AvroFileSource:
         if not records and not dead and self._data is None:
             return None
         if self._validator is None:
-            return Batch(records, dead=dead)
+            return Batch(records, dead=dead, origin=lambda i: f"{self.description}:{numbers[i]}")
         records, invalid = set_aside_invalid(
             self._validator,
             records,
@@ -103,8 +103,8 @@ class AvroFileSource:
         return Batch(records, dead=dead + invalid)
 
     def _read(self, count: int) -> tuple[list[Record], list[bytes], list[int]]:
-        """Up to `count` records, and when a validator may need them, their encoded bytes and
-        their numbers in the file (from 1)."""
+        """Up to `count` records, their numbers in the file (from 1) and, when a validator
+        may need them, their encoded bytes."""
         records: list[Record] = []
         raws: list[bytes] = []
         numbers: list[int] = []
@@ -131,9 +131,9 @@ class AvroFileSource:
                     )
                 records.append(record)
                 self._count += 1
+                numbers.append(self._count)
                 if keep_raw:
                     raws.append(self._block[begin : data.tell()])
-                    numbers.append(self._count)
                 self._left -= 1
                 self._taken += 1
         return records, raws, numbers

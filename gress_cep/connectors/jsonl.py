@@ -111,6 +111,10 @@ class JsonLinesSource:
         if self._reader.at_end:
             return None
         lines = self._reader.take(max_records, timeout_s)
+        if not lines and self._reader.at_end:
+            # resumed at the end of the file: finished now, as the uninterrupted run was
+            # (one round later, the watermarks of a join or a union would differ that round)
+            return None
         first = self._line + 1
         self._line += len(lines)
         decoded = self._decoder.decode_all(lines)
@@ -286,9 +290,7 @@ class JsonLinesSink:
         # line by line into the file's buffer: joining many lines first kept orjson's larger
         # output buffers alive together, and freeing them made the heap shrink and grow again
         # (a page fault per line: 15% of a window job's time)
-        write = self._file.write
-        for record in records:
-            write(encode_json_line(record))
+        self._file.writelines(map(encode_json_line, records))  # the loop in C
 
     def flush(self) -> None:
         self._file.flush()

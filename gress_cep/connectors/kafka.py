@@ -11,8 +11,12 @@ start. ListOffsets ("latest") is not trusted for that end (Tansu answers it with
 of the last batch); the end is the high watermark of the first fetch response of a partition,
 or the partition-EOF event, both correct on Tansu and on Apache Kafka.
 
+A tombstone (a null value) is a dead letter, except in the table of a lookup (`deletes`, set by
+the pipeline), where it deletes the row of its message key from its message time on.
+
 Sink: a Producer; the message key is the record's `key` field (the pattern's partition key) as
-a string; the value is JSON, or Confluent Avro when a schema registry is set. Delivery errors
+a string; the value is JSON, or Confluent Avro when a schema registry is set (JSON Schema or
+Protobuf with --output-format json-schema|protobuf). Delivery errors
 are collected and raised by `flush()`.
 
 Connection problems at start are one clear `UserError`. While running, a broker that goes away
@@ -46,7 +50,13 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from gress_cep.connectors.base import Batch, DeadLetter, Record
 from gress_cep.connectors.codec import JsonDecoder, ValueDecoder, encode_json
-from gress_cep.connectors.confluent import AutoDecoder, ConfluentAvroDecoder, ConfluentAvroEncoder
+from gress_cep.connectors.confluent import (
+    SCHEMA_TYPES,
+    AutoDecoder,
+    ConfluentDecoder,
+    InferringEncoder,
+    confluent_encoder,
+)
 from gress_cep.connectors.dead_letter import KafkaHeaders, kafka_form
 from gress_cep.connectors.registry import SETTINGS_PREFIX, registry_client, registry_settings
 from gress_cep.connectors.validation import Validator
@@ -122,7 +132,8 @@ def topic_partitions(client: Consumer | Producer, topic: str, config: ConnectorC
 
 
 def value_format(topic: str, config: ConnectorConfig, *, output: bool = False) -> str | None:
-    """ "json", "avro", or None: a source tells per record, a sink writes Avro given a registry.
+    """ "json", "avro", "json-schema", "protobuf", or None: a source tells per record (by the
+    first byte, and the registry by the schema id), a sink writes Avro given a registry.
 
     A source follows --format; a sink --output-format, else --format when that names a Kafka
     value format (`--format csv` for the input files says nothing about a topic)."""
@@ -130,27 +141,30 @@ def value_format(topic: str, config: ConnectorConfig, *, output: bool = False) -
     if output:
         if config.output_format is not None:
             fmt, option = config.output_format, "--output-format"
-        elif fmt not in ("json", "jsonl", "avro"):
+        elif fmt not in ("json", "jsonl", *SCHEMA_TYPES):
             fmt = None
     if fmt in ("json", "jsonl"):
         return "json"
-    if fmt in (None, "avro"):
+    if fmt is None or fmt in SCHEMA_TYPES:
         return fmt
     raise UserError(
         f"kafka:{topic}: {option} {fmt} is not a Kafka value format",
-        hint=f"Kafka values are JSON or Confluent Avro: {option} json or {option} avro",
+        hint=f"Kafka values are JSON or, through a schema registry, Avro, JSON Schema or "
+        f"Protobuf: {option} json, avro, json-schema or protobuf",
     )
 
 
 def _registry(
-    topic: str, config: ConnectorConfig, needed: bool
+    topic: str, config: ConnectorConfig, needed: str | None
 ) -> tuple[SchemaRegistryClient, str] | None:
-    """The registry client and its URL; None when no registry is set and none is `needed`."""
+    """The registry client and its URL; None when no registry is set and none is `needed`
+    (the value format that needs one)."""
     url = config.schema_registry
     if not url:
         if needed:
+            name = {"avro": "Avro", "json-schema": "JSON Schema", "protobuf": "Protobuf"}[needed]
             raise UserError(
-                f"kafka:{topic}: Avro values need a schema registry",
+                f"kafka:{topic}: {name} values need a schema registry",
                 hint="pass --schema-registry URL (or set GRESS_SCHEMA_REGISTRY)",
             )
         return None
@@ -163,12 +177,14 @@ def _value_decoder(
     fmt = value_format(topic, config)
     if fmt == "json":
         return JsonDecoder(validator)
-    registry = _registry(topic, config, needed=fmt == "avro")
+    registry = _registry(topic, config, needed=fmt)
     if registry is None:
         return AutoDecoder(None, f"kafka:{topic}", validator)
     client, url = registry
-    avro = ConfluentAvroDecoder(client, url, stream, validator)
-    return avro if fmt == "avro" else AutoDecoder(avro, f"kafka:{topic}", validator)
+    if fmt is not None:  # framed values of that schema type only
+        return ConfluentDecoder(client, url, stream, validator, SCHEMA_TYPES[fmt])
+    framed = ConfluentDecoder(client, url, stream, validator)
+    return AutoDecoder(framed, f"kafka:{topic}", validator)
 
 
 class KafkaSource:
@@ -183,6 +199,10 @@ class KafkaSource:
     ) -> None:
         self.description = f"kafka:{topic}"
         self._topic = topic
+        # the table of a lookup (set by the Pipeline): a tombstone (null value) is the record
+        # {key field: message key, time field: message time}, deleting its key's row
+        self.deletes = False
+        self._stream = stream
         validator = Validator(stream) if stream is not None and stream.schema else None
         self._decoder = _value_decoder(topic, stream, config, validator)
         conf = client_config(config)
@@ -222,6 +242,11 @@ class KafkaSource:
             )
             self._assigned = set(partitions)
 
+    @property
+    def decoder(self) -> ValueDecoder:
+        """How the values are decoded (JSON, the registry's formats, or told per record)."""
+        return self._decoder
+
     # ------------------------------------------------------------------ group membership
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
@@ -257,6 +282,7 @@ class KafkaSource:
         offsets: list[int] = []
         stamps: list[int] = []
         dead: list[DeadLetter] = []
+        deletions: list[tuple[Record, int, int, int]] = []  # tombstones of a lookup's table
         for message in messages:
             error = message.error()
             if error is not None:
@@ -270,6 +296,10 @@ class KafkaSource:
             self._next[partition] = offset + 1
             value = message.value()
             if value is None:
+                deletion = self._deletion(message) if self.deletes else None
+                if deletion is not None:
+                    deletions.append((deletion[0], partition, offset, deletion[1]))
+                    continue
                 origin = self._origin(partition, offset)
                 dead.append(DeadLetter(None, "null value (a tombstone)", origin))
                 continue
@@ -293,13 +323,44 @@ class KafkaSource:
             partitions = [partitions[i] for i in kept]
             stamps = [stamps[i] for i in kept]
             offsets = [offsets[i] for i in kept]
+        records = decoded.records
+        if deletions:  # after the values of the poll (a deletion and an update of one key at
+            # the very same millisecond in one poll would swap: rare, and only then)
+            records = [*records, *(d[0] for d in deletions)]
+            partitions = [*partitions, *(d[1] for d in deletions)]
+            offsets = [*offsets, *(d[2] for d in deletions)]
+            stamps = [*stamps, *(d[3] for d in deletions)]
         return Batch(
-            decoded.records,
+            records,
             partitions,
             stamps,
             dead,
             lambda i: self._origin(partitions[i], offsets[i]),
         )
+
+    def _deletion(self, message: Message) -> tuple[Record, int] | None:
+        """The record a lookup table's tombstone stands for — its key (the message key, an
+        int when the schema says so) and its time — and the message time; None without a key
+        field or a message key."""
+        stream, raw = self._stream, message.key()
+        if stream is None or stream.key is None or raw is None:
+            return None
+        try:
+            key: Any = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        types = {f.name.text: f.type.text for f in stream.schema or ()}
+        if types.get(stream.key.text) == "int":
+            try:
+                key = int(key)
+            except ValueError:
+                return None
+        kind, stamp = message.timestamp()
+        stamp = int(time.time() * 1000) if kind == TIMESTAMP_NOT_AVAILABLE else stamp
+        record: Record = {stream.key.text: key}
+        if stream.time is not None:
+            record[stream.time.text] = stamp
+        return record, stamp
 
     def _origin(self, partition: int, offset: int) -> str:
         return f"{self.description}[{partition}]@{offset}"
@@ -335,6 +396,21 @@ class KafkaSource:
 
     def position(self) -> dict[str, Any]:
         return {"topic": self._topic, "offsets": {str(p): o for p, o in self._next.items()}}
+
+    def lag(self) -> int | None:
+        """Records in the assigned partitions not read yet, summed (the consumer lag); None
+        before any end offset is known. The ends are those of the last fetch responses
+        (librdkafka's cached watermarks: no request)."""
+        total, known = 0, False
+        for partition in sorted(self._assigned):
+            low, end = self._consumer.get_watermark_offsets(
+                TopicPartition(self._topic, partition), cached=True
+            )
+            if end < 0:
+                continue
+            known = True
+            total += max(0, end - self._next.get(partition, max(low, 0)))
+        return total if known else None
 
     def commit(self, position: dict[str, Any]) -> None:
         """Commit the group's offsets up to `position` (nothing to commit without --group)."""
@@ -579,14 +655,14 @@ class KafkaSink:
             }
             self._producer = _client(Producer, conf)
         topic_partitions(self._producer, topic, config)
-        self._encoder: ConfluentAvroEncoder | None = None
+        self._encoder: InferringEncoder | None = None
         fmt = value_format(topic, config, output=True)
-        if not self._dead_letters and fmt in ("avro", None):
-            # Avro when asked for (a registry is then required), or when a registry is set
-            registry = _registry(topic, config, needed=fmt == "avro")
+        if not self._dead_letters and fmt != "json":
+            # the format asked for (a registry is then required), or Avro when a registry is set
+            registry = _registry(topic, config, needed=fmt)
             if registry is not None:
                 client, url = registry
-                self._encoder = ConfluentAvroEncoder(client, url, topic)
+                self._encoder = confluent_encoder(client, url, topic, fmt)
         self._failed = 0
         self._first_failure = ""
 

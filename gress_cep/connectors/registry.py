@@ -129,39 +129,60 @@ def unreachable(url: str, err: Exception) -> UserError:
     )
 
 
-def fetch_schema(client: SchemaRegistryClient, url: str, schema_id: int) -> Any | None:
-    """The Avro schema (parsed JSON) registered under `schema_id`; None for an unknown id."""
+def registry_errors(url: str, what: str) -> _RegistryErrors:
+    """Turn what the client raises while doing `what` into one masked UserError: a refusal
+    (HTTP 4xx/5xx) with the registry's own message, a transport error as 'does not answer'."""
+    return _RegistryErrors(url, what)
+
+
+class _RegistryErrors:
+    def __init__(self, url: str, what: str) -> None:
+        self.url = url
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, err: Any, tb: Any) -> None:
+        if err is None or isinstance(err, UserError):
+            return
+        if isinstance(err, SchemaRegistryError):
+            raise UserError(
+                masked(
+                    f"schema registry {self.url} refused {self.what}: {err.error_message} "
+                    f"(HTTP {err.http_status_code})",
+                    self.url,
+                ),
+                hint="the subject's compatibility setting may forbid the change; "
+                "write to a new topic or relax the subject's compatibility",
+            ) from None
+        if isinstance(err, Exception):  # transport errors, after the client's own retries
+            raise unreachable(self.url, err) from None
+
+
+def fetch_schema(
+    client: SchemaRegistryClient, url: str, schema_id: int, fmt: str | None = None
+) -> Schema | None:
+    """The schema registered under `schema_id` (its type: `schema.schema_type`, None or
+    "AVRO", "JSON", "PROTOBUF"); None for an unknown id. `fmt="serialized"` asks for a
+    Protobuf schema as a base64 file descriptor."""
     try:
-        schema = client.get_schema(schema_id)
+        schema = client.get_schema(schema_id, fmt=fmt) if fmt else client.get_schema(schema_id)
     except SchemaRegistryError as err:
         if err.http_status_code == 404:
             return None
         raise UserError(masked(f"schema registry {url}: {err}", url)) from None
     except Exception as err:  # transport errors, after the client's own retries
         raise unreachable(url, err) from None
-    if schema.schema_type not in (None, "AVRO"):
-        raise UserError(
-            masked(f"schema id {schema_id} in registry {url} is a {schema.schema_type} schema"),
-            hint="gress decodes Avro through the registry; JSON topics need no registry",
-        )
     if schema.schema_str is None:  # the client's model allows an answer without the text
         raise UserError(masked(f"schema registry {url} sent no schema text for id {schema_id}"))
-    return json.loads(schema.schema_str)
+    return schema
 
 
 def register_schema(client: SchemaRegistryClient, url: str, subject: str, schema: Any) -> int:
-    """Register `schema` under `subject` (a no-op when it is there already); its id."""
-    try:
-        return client.register_schema(subject, Schema(json.dumps(schema), "AVRO"))
-    except SchemaRegistryError as err:
-        raise UserError(
-            masked(
-                f"schema registry {url} refused the schema for subject '{subject}': "
-                f"{err.error_message} (HTTP {err.http_status_code})",
-                url,
-            ),
-            hint="the subject's compatibility setting may forbid the change; "
-            "write to a new topic or relax the subject's compatibility",
-        ) from None
-    except Exception as err:  # transport errors, after the client's own retries
-        raise unreachable(url, err) from None
+    """Register `schema` (an Avro schema as JSON-like data, or a registry Schema of any
+    type) under `subject` (a no-op when it is there already); its id."""
+    if not isinstance(schema, Schema):
+        schema = Schema(json.dumps(schema), "AVRO")
+    with registry_errors(url, f"the schema for subject '{subject}'"):
+        return client.register_schema(subject, schema)

@@ -154,6 +154,7 @@ class Stream:
     idle: Duration | None
     schema: tuple[SchemaField, ...] | None
     span: Span = field(compare=False)
+    time_unit: Name | None = None  # `time ts seconds`: the unit of numbers in the time field
 
 
 # ------------------------------------------------------------------ models
@@ -199,6 +200,14 @@ class JoinSource:
     right: JoinSide
     on: Expr
     within: Duration
+    span: Span = field(compare=False)
+
+
+@dataclass(slots=True, frozen=True)
+class UnionSource:
+    """`union A, B, ...`: the records of all inputs as one stream."""
+
+    inputs: tuple[Name, ...]
     span: Span = field(compare=False)
 
 
@@ -258,7 +267,7 @@ ViewOp = WhereOp | SelectOp | ScoreOp | WindowOp | AggregateOp | HavingOp | Look
 @dataclass(slots=True, frozen=True)
 class View:
     name: Name
-    source: SourceRef | JoinSource
+    source: SourceRef | JoinSource | UnionSource
     ops: tuple[ViewOp, ...]
     span: Span = field(compare=False)
 

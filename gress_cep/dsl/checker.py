@@ -13,6 +13,7 @@ from pathlib import Path
 from gress_cep.dsl import ast, functions
 from gress_cep.dsl.errors import Diagnostic, Diagnostics, did_you_mean
 from gress_cep.dsl.expression_checker import Context, ExpressionChecker, refs
+from gress_cep.dsl.joins import join_keys
 from gress_cep.dsl.match_structure import Variable, elements, is_loop, trailing, variables_of
 from gress_cep.dsl.record_types import (
     ANY,
@@ -24,6 +25,7 @@ from gress_cep.dsl.record_types import (
     output_name,
 )
 from gress_cep.dsl.source_text import SourceText
+from gress_cep.runtime.event_time import TIME_UNITS
 
 # the first line of a statement, to learn the names of statements that did not parse
 _STATEMENT = re.compile(r"^[ \t]*(stream|model|view|pattern)[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
@@ -61,6 +63,14 @@ def check(program: ast.Program, diag: Diagnostics, *, base_dir: Path | None = No
             for model in models:
                 check_model(model, base_dir, diag)
     _drop_repeats(diag)
+
+
+def view_record_types(program: ast.Program) -> dict[str, Record]:
+    """The record type of each view's output, as the checker derives it (for test files that
+    expect a view's records: `gress test`). Call it on a program without errors."""
+    checker = _Checker(program, Diagnostics(program.filename, program.source))
+    checker.run()
+    return {v.name.text: checker.view_record(v) for v in program.of_type(ast.View)}
 
 
 def _drop_repeats(diag: Diagnostics) -> None:
@@ -190,6 +200,14 @@ class _Checker:
                     hint="declare it as timestamp: epoch milliseconds, epoch seconds and "
                     "ISO-8601 text are all read as time",
                 )
+        unit = s.time_unit
+        if unit is not None and unit.text not in TIME_UNITS:
+            self.diag.error(
+                unit.span,
+                f"unknown time unit '{unit.text}'{did_you_mean(unit.text, TIME_UNITS) or ''}",
+                hint="'time FIELD seconds' or 'time FIELD milliseconds' says what a number in "
+                "the field is; without a unit, its size says it",
+            )
         for clause, duration in (("lateness", s.lateness), ("idle", s.idle)):
             if duration is not None and s.time is None:
                 self.diag.error(
@@ -268,9 +286,10 @@ class _Checker:
         place = f"in view '{name}'"
         if isinstance(v.source, ast.SourceRef):
             record = self.source_record(v.source.name, place)
+        elif isinstance(v.source, ast.UnionSource):
+            record = self.union(v.source, place)
         else:
             record = self.join(v.source, name)
-            self._cannot_run_yet(v.source.span, name, "a join")
         window: ast.WindowOp | None = None  # a window waiting for its aggregate
         interrupted: ast.WindowOp | None = None  # one reported without its aggregate
         previous: ast.ViewOp | None = None
@@ -311,21 +330,10 @@ class _Checker:
                 self.exprs.condition(op.condition, ctx, "'having'")
             else:
                 record = self.lookup(op, record, place)
-                self._cannot_run_yet(op.span, name, "a lookup")
             previous = op
         if window is not None:
             self._window_without_aggregate(window)
         return record
-
-    def _cannot_run_yet(self, span: ast.Span, view: str, what: str) -> None:
-        """Joins and lookups check, but have no operator yet: `gress detect` refuses whatever
-        reads such a view (gress_cep/runtime/plan.py), so `check` must not say a plain ok."""
-        self.diag.warning(
-            span,
-            f"view '{view}' uses {what}, which the runtime cannot run yet: `gress detect` "
-            f"refuses the patterns and --view outputs that read '{view}'",
-            hint="other patterns of the file run (select them with --pattern NAME)",
-        )
 
     def _partition_fields(self, p: ast.Pattern) -> list[str]:
         """The fields a pattern's partition key is made of: `partition by`, else the key of
@@ -390,9 +398,47 @@ class _Checker:
                     hint="relate both sides, e.g. 'p.card_id == l.card_id'",
                 )
                 break
+        else:
+            if not join_keys(join):
+                left, right = join.left.alias.text, join.right.alias.text
+                self.diag.error(
+                    join.on.span,
+                    f"the join condition has no equality between '{left}' and '{right}': a "
+                    "join matches records by a key",
+                    hint=f"add one, e.g. '{left}.card_id == {right}.card_id and ...' (the rest "
+                    "of the condition filters the pairs)",
+                )
         if join.within.ms <= 0:
             self.diag.error(join.within.span, "a join's 'within' must be longer than 0")
         return joined
+
+    def union(self, union: ast.UnionSource, place: str) -> Record:
+        """`union A, B, ...`: the fields of all inputs; a field must have one type."""
+        fields: dict[str, Type] = {}
+        first: dict[str, str] = {}  # field -> the input that gave its type
+        is_open = False
+        for name in union.inputs:
+            record = self.source_record(name, place)
+            if record.joined:
+                self.diag.error(
+                    name.span,
+                    f"'{name.text}' is a join view: its records are pairs",
+                    hint="flatten it with '| select ...' in a view, and take the union of that",
+                )
+            is_open = is_open or record.open
+            for field, kind in record.fields.items():
+                known = fields.get(field)
+                if known is None or known == ANY:
+                    fields[field] = kind
+                    first.setdefault(field, name.text)
+                elif kind != ANY and kind != known:
+                    self.diag.error(
+                        name.span,
+                        f"field '{field}' is {describe(kind)} in '{name.text}' but "
+                        f"{describe(known)} in '{first[field]}': a union's field has one type",
+                        hint=f"convert one of them in a view first ('| select ... as {field}')",
+                    )
+        return Record(fields, open=is_open)
 
     def score(self, op: ast.ScoreOp, record: Record) -> Record:
         """`score m as r` adds the float `r` (and the variant and shadow fields; see
@@ -593,6 +639,31 @@ class _Checker:
 
     # ------------------------------------------------------------------ patterns
     def pattern(self, p: ast.Pattern) -> None:
+        errors = self.diag.error_count
+        self.pattern_rules(p)
+        if p.match is not None and self.diag.error_count == errors:
+            self.automaton_size(p)
+
+    def automaton_size(self, p: ast.Pattern) -> None:
+        """A correct pattern is built once here, so that one whose unrolled counted loops and
+        groups make more states than the limit is refused by every command that checks it,
+        before anything runs (docs/language.md, "Limits")."""
+        # imported here: the automaton is the nfa package's, which imports this one
+        from gress_cep.nfa.compiler import MAX_NFA_STATES, NfaCompiler, TooManyStates
+
+        try:
+            NfaCompiler(p, self.program.source).compile()
+        except TooManyStates as exc:
+            self.diag.error(
+                exc.span,
+                f"pattern '{p.name.text}' is too large to build: its automaton would have "
+                f"more than {MAX_NFA_STATES:,} states (each repetition of a counted loop or "
+                "group, and each order of an '&', is states of its own)",
+                hint="use smaller counts, or an open loop ('a+' takes any number of events "
+                "in a few states) with a condition such as 'count(a) <= 1000'",
+            )
+
+    def pattern_rules(self, p: ast.Pattern) -> None:
         name = p.name.text
         record = self.pattern_source(p)
         if p.partition_by:

@@ -84,7 +84,11 @@ class Diagnostics:
 
     @property
     def has_errors(self) -> bool:
-        return any(d.severity == "error" for d in self.items)
+        return self.error_count > 0
+
+    @property
+    def error_count(self) -> int:
+        return sum(d.severity == "error" for d in self.items)
 
     def sorted(self) -> list[Diagnostic]:
         return sorted(self.items, key=lambda d: (d.span.line, d.span.column))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import operator
 import re
 from collections.abc import Callable
@@ -43,16 +44,35 @@ Record = dict[str, Any]
 
 # ---------------------------------------------------------------------- runtime helpers
 # The safe versions of the operators: never raise, None/False instead.
-def _safe(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+# the values arithmetic takes, checked fast: `"ab" * 10**12` would build a string of a
+# terabyte, `"a" + "b"` concatenate and `"%s" % x` format, where the docs promise null
+_PLAIN_NUMBERS = frozenset((int, float))
+
+
+def _is_number(x: Any) -> bool:
+    """An int or a float (numpy's too), not a bool: what arithmetic takes."""
+    kind = type(x)
+    return kind in _PLAIN_NUMBERS or (kind is not bool and isinstance(x, numbers.Real))
+
+
+def _arith(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """An arithmetic operator's safe version: numbers only, else None (null included)."""
+
     def run(a: Any, b: Any) -> Any:
-        if a is None or b is None:
+        if not (_is_number(a) and _is_number(b)):
             return None
         try:
             return op(a, b)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        except (ValueError, ZeroDivisionError, OverflowError):
             return None
 
     return run
+
+
+def _not_numbers() -> Any:
+    """Raised by the fast version of arithmetic on anything but plain ints and floats, so
+    that the safe version answers."""
+    raise TypeError("arithmetic on values that are not numbers")
 
 
 def _safe_cmp(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
@@ -95,12 +115,7 @@ def _matches(x: Any, regex: re.Pattern[str]) -> bool:
 
 
 def _neg(x: Any) -> Any:
-    if x is None:
-        return None
-    try:
-        return -x
-    except TypeError:
-        return None
+    return -x if _is_number(x) else None
 
 
 def _sum_values(values: Any) -> Any:
@@ -225,11 +240,13 @@ BASE_NAMESPACE: dict[str, Any] = {
     "_avg_pair_with": _avg_pair_with,
     "_field": _field,
     "_call": _call,
-    "_add": _safe(lambda a, b: a + b),
-    "_sub": _safe(lambda a, b: a - b),
-    "_mul": _safe(lambda a, b: a * b),
-    "_div": _safe(lambda a, b: a / b),
-    "_mod": _safe(lambda a, b: a % b),
+    "_add": _arith(operator.add),
+    "_sub": _arith(operator.sub),
+    "_mul": _arith(operator.mul),
+    "_div": _arith(operator.truediv),
+    "_mod": _arith(operator.mod),
+    "_NUMBERS": _PLAIN_NUMBERS,
+    "_not_numbers": _not_numbers,
     "_lt": _safe_cmp(lambda a, b: a < b),
     "_le": _safe_cmp(lambda a, b: a <= b),
     "_gt": _safe_cmp(lambda a, b: a > b),
@@ -625,7 +642,11 @@ class _Generator:
         if self.safe or op in "/%":
             return f"{_ARITH[op]}({a}, {b})"
         ta, tb = self.temp(), self.temp()
-        return f"(None if ({ta} := {a}) is None or ({tb} := {b}) is None else {ta} {op} {tb})"
+        numbers = f"{ta}.__class__ in _NUMBERS and {tb}.__class__ in _NUMBERS"
+        return (
+            f"(None if ({ta} := {a}) is None or ({tb} := {b}) is None "
+            f"else {ta} {op} {tb} if {numbers} else _not_numbers())"
+        )
 
     def equality(self, op: str, left: ast.Expr, right: ast.Expr) -> str:
         # a non-null literal on one side: `x == lit` is already false for a null x

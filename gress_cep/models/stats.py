@@ -29,6 +29,13 @@ class VariantStats:
         self._latencies[self._count % _SAMPLES] = seconds
         self._count += 1
 
+    def latencies_since(self, seen: int) -> tuple[list[float], int]:
+        """The latencies (seconds) recorded after the first `seen` ones — those still kept —
+        and how many were recorded in all (the `seen` of the next call)."""
+        first = max(seen, self._count - _SAMPLES)
+        samples = [float(self._latencies[i % _SAMPLES]) for i in range(first, self._count)]
+        return samples, self._count
+
     def latency_ms(self, percentile: float) -> float | None:
         """A latency percentile over the recent batches, in milliseconds (None before any)."""
         if not self._count:

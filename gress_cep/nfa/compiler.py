@@ -37,9 +37,23 @@ from gress_cep.dsl.expressions import (
     uses_aggregates,
 )
 from gress_cep.dsl.source_text import SourceText
-from gress_cep.nfa.model import TRUE, Cond, Nfa, State, cond_and, cond_not, cond_or
+from gress_cep.nfa.model import TRUE, Cond, Nfa, State, cond_and, cond_any, cond_not
 
 _STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+
+# docs/language.md, "Limits": counted loops and groups are unrolled into states (`a{1000}` is
+# about a thousand), so a few characters can ask for millions of them; building stops here
+MAX_NFA_STATES = 10_000
+
+
+class TooManyStates(Exception):
+    """The automaton of a pattern would have more than MAX_NFA_STATES states. `span` is the
+    element of the `match` being built when the count crossed it (the whole match when it was
+    no element's), so that `gress check` reports it there."""
+
+    def __init__(self, span: ast.Span) -> None:
+        super().__init__(f"more than {MAX_NFA_STATES:,} states")
+        self.span = span
 
 
 def condition_text(source: SourceText, span: ast.Span) -> str:
@@ -110,6 +124,7 @@ class NfaCompiler:
         self._take_conds: dict[str, Cond] = {}
         self._ungreedy: dict[int, State] = {}
         self._element_states: list[State] | None = None
+        self._building: ast.Element | None = None  # the outermost element being built
         # the `until` of the innermost group being built: as in Flink, every condition of
         # the group's own elements also requires `not until` (nested groups have their own)
         self._group_until: Cond | None = None
@@ -117,6 +132,9 @@ class NfaCompiler:
 
     # ------------------------------------------------------------------ states and conditions
     def _state(self, kind: str, var: str | None, label: str) -> State:
+        if len(self.states) >= MAX_NFA_STATES:
+            assert self.pattern.match is not None
+            raise TooManyStates((self._building or self.pattern.match).span)
         state = State(next(self._ids), kind, var, label)  # type: ignore[arg-type]
         self.states.append(state)
         if self._element_states is not None:
@@ -246,17 +264,13 @@ class NfaCompiler:
         if isinstance(node, ast.Sequence):
             chain = items if items is not None else self._items(node)
             return self._chain(chain, sink, head, follow)
-        branches = _branches(node)
         split = self._state("normal", None, "(alternatives)")
         if head is not None and head.strategy == "relaxed":
             # skip only the events that no branch can start with
-            union = None
-            for branch in branches:
-                first = self._first_cond(branch)
-                union = first if union is None else cond_or(union, first)
-            ignore = self._in_group(cond_not(union or TRUE))
+            union = cond_any([self._first_cond(s) for s in _starts(node)])
+            ignore = self._in_group(cond_not(union))
             head = _Head(head.strategy, head.optional, head.inner, ignore, True)
-        for branch in branches:
+        for branch in _branches(node):
             entry = self._chain(self._items(branch), sink, head, follow)
             split.proceeds.append((entry, self._true()))
         return split
@@ -266,16 +280,7 @@ class NfaCompiler:
         element = seq.steps[0].element
         if isinstance(element.atom, ast.VarRef):
             return self.take_cond(element.atom.name)
-        inner = element.atom
-        firsts = (
-            [self._first_cond(b) for b in _branches(inner)]
-            if not isinstance(inner, ast.Sequence)
-            else [self._first_cond(inner)]
-        )
-        result = firsts[0]
-        for c in firsts[1:]:
-            result = cond_or(result, c)
-        return result
+        return cond_any([self._first_cond(s) for s in _starts(element.atom)])
 
     def _chain(
         self, items: list[_Item], sink: State, head: _Head | None, follow: _Item | None = None
@@ -349,6 +354,9 @@ class NfaCompiler:
             follow = outer_follow
         # the first element of a group body loops with the group's inner contiguity (Flink)
         inner = head.inner if head is not None else item.quant.inner
+        outermost = self._building is None
+        if outermost:
+            self._building = item.element
         saved, self._element_states = self._element_states, []
         quant = item.quant
         if quant.looping:
@@ -367,6 +375,8 @@ class NfaCompiler:
             entry = self._singleton(item, sink, sink, take, None, head, nots, follow, first=True)
         self._add_kills(entry, nots)
         created, self._element_states = self._element_states, saved
+        if outermost:
+            self._building = None
         if item.element.within is not None:
             for state in created:
                 if state.window_ms is None:
@@ -603,24 +613,35 @@ def _is_optional(item: _Item, head: _Head | None) -> bool:
     return item.quant.optional or (head is not None and head.optional)
 
 
-def _branches(node: ast.MatchExpr) -> list[ast.Sequence]:
-    """Alternation branches; a conjunction is the alternation of all orders of its parts."""
+def _branches(node: ast.MatchExpr) -> Iterator[ast.Sequence]:
+    """Alternation branches; a conjunction is the alternation of all orders of its parts
+    (n parts have n! orders: they are generated as they are built, so that the state limit
+    stops a large conjunction before its orders fill the memory)."""
     if isinstance(node, ast.Sequence):
-        return [node]
-    if isinstance(node, ast.Alternation):
-        out: list[ast.Sequence] = []
+        yield node
+    elif isinstance(node, ast.Alternation):
         for option in node.options:
-            out.extend(_branches(option))
-        return out
-    orders = []
-    for perm in itertools.permutations(node.parts):
-        steps: list[ast.Step] = []
-        for k, part in enumerate(perm):
-            for j, step in enumerate(part.steps):
-                contiguity = step.contiguity if j else (None if k == 0 else "relaxed")
-                steps.append(ast.Step(contiguity, step.element))
-        orders.append(ast.Sequence(tuple(steps), node.span))
-    return orders
+            yield from _branches(option)
+    else:
+        for perm in itertools.permutations(node.parts):
+            steps: list[ast.Step] = []
+            for k, part in enumerate(perm):
+                for j, step in enumerate(part.steps):
+                    contiguity = step.contiguity if j else (None if k == 0 else "relaxed")
+                    steps.append(ast.Step(contiguity, step.element))
+            yield ast.Sequence(tuple(steps), node.span)
+
+
+def _starts(node: ast.MatchExpr) -> Iterator[ast.Sequence]:
+    """The sequences a branch of `node` can start with: its alternatives, and every part of a
+    conjunction (each part comes first in some order)."""
+    if isinstance(node, ast.Sequence):
+        yield node
+    elif isinstance(node, ast.Alternation):
+        for option in node.options:
+            yield from _starts(option)
+    else:
+        yield from node.parts
 
 
 def _elements(node: ast.MatchExpr, quantified: bool = False) -> Iterator[tuple[ast.Element, bool]]:

@@ -11,7 +11,10 @@ Two functions are generated from a compiled NFA, as Python source:
   edge: most states of most patterns) is unrolled: its conditions are the expression
   compiler's fast source, inlined; a TAKE builds the new partial match in place; an IGNORE
   back into the same state keeps the run as it is (runs are immutable, so it is shared). Any
-  other state is stepped by `Matcher._step`, which follows Flink's computeNextStates.
+  other state is stepped by `Matcher._step`, which follows Flink's computeNextStates. The
+  unrolled steps are one `if st is ...: elif ...` chain; an automaton with more states than
+  MAX_CHAINED_STATES (Python compiles such a chain recursively: a few thousand branches
+  exhaust its stack) gets one generated function per state instead, found by the state's id.
 
 Only what the pattern needs is generated (no ttl code without a ttl, no deadlines without a
 window), and a condition that raises in its fast form falls back to the full function, which
@@ -31,6 +34,13 @@ from gress_cep.nfa.runs import NEVER, KeyState, Record, Run, StatePlan
 from gress_cep.nfa.shared_buffer import Node
 
 FeedFn = Callable[[list[tuple[int, Record]], int, list[Any], list[Any]], int]
+
+# states stepped in one `if st is ...: elif ...` chain; a larger automaton dispatches on the
+# state's id to one function per state (a call more per run, but any number of states)
+MAX_CHAINED_STATES = 64
+# a condition's fast source is inlined up to this length; a longer one (the `or` of a thousand
+# alternatives' first conditions, repeated in each of their states) is called instead
+MAX_INLINED_CHARS = 2_000
 
 
 class KernelHost(Protocol):
@@ -124,7 +134,7 @@ class KernelSource:
         """Lines that set `result` to fn(e, r): inlined when fn has a fast form."""
         call = f"{self.ref(fn, 'cond')}(e, r)"
         inline = inline_code(fn)
-        if inline is None:
+        if inline is None or len(inline.fast) > MAX_INLINED_CHARS:
             return [f"{indent}{result} = {call}"]
         self.namespace.update(inline.namespace)
         return [
@@ -204,15 +214,27 @@ def feed(ready, seq, matches, timeouts):
             "    for r in runs:",
             "        st = r.state",
         ]
-        branch = "if"
-        for plan in m.plans.values():
-            if plan.simple and not plan.final and plan is not m.start:
-                lines.append(f"        {branch} st is {self.ref(plan, 'state')}:  # {plan.label}")
-                # a state without edges (a greedy loop's copy of a group's end) ends its runs
-                lines += self._step(plan, "            ", is_start=False) or ["            pass"]
-                branch = "elif"
+        unrolled = [
+            plan
+            for plan in m.plans.values()
+            if plan.simple and not plan.final and plan is not m.start
+        ]
         step = "m._step(r, e, ts, seq, False, new_runs, finals)"
-        lines += [f"        else:\n            {step}" if branch == "elif" else f"        {step}"]
+        if len(unrolled) > MAX_CHAINED_STATES:
+            lines += [
+                f"        step = {self.ref(self._step_table(unrolled), 'steps')}[st.id]",
+                f"        if step is None:\n            {step}",
+                "        else:\n            step(m, r, e, ts, seq, new_runs, finals)",
+            ]
+        else:
+            branch = "if"
+            for plan in unrolled:
+                lines.append(f"        {branch} st is {self.ref(plan, 'state')}:  # {plan.label}")
+                lines += self._state_step(plan, "            ")
+                branch = "elif"
+            lines += [
+                f"        else:\n            {step}" if branch == "elif" else f"        {step}"
+            ]
         lines += [
             "    if can_start:",
             "        r = _start",
@@ -253,6 +275,28 @@ def feed(ready, seq, matches, timeouts):
                 "            _timers.register(t, key)",
             ]
         return "\n".join(lines) + "\n"
+
+    def _state_step(self, plan: StatePlan, indent: str) -> list[str]:
+        """The step of a run in `plan` (not the start state)."""
+        # a state without edges (a greedy loop's copy of a group's end) ends its runs
+        return self._step(plan, indent, is_start=False) or [f"{indent}pass"]
+
+    def _step_table(self, plans: list[StatePlan]) -> list[Callable[..., None] | None]:
+        """One generated function per state, indexed by state id (None: `Matcher._step`):
+        for automata too large for one `if`/`elif` chain, which Python compiles recursively
+        (a few thousand branches exhaust its stack)."""
+        table: list[Callable[..., None] | None] = [None] * (max(self.matcher.plans) + 1)
+        for plan in plans:
+            text = "\n".join(
+                [
+                    f"def step(m, r, e, ts, seq, new_runs, finals):  # {plan.label}",
+                    *self._state_step(plan, "    "),
+                ]
+            )
+            namespace = self.namespace  # the names the step refers to, as in `process`
+            exec(compile(text, f"<gress kernel {self.matcher.nfa.name}>", "exec"), namespace)
+            table[plan.id] = namespace.pop("step")
+        return table
 
     def _step(self, plan: StatePlan, indent: str, is_start: bool) -> list[str]:
         """The unrolled step of a simple state: its TAKEs, then (not at the start) its

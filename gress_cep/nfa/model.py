@@ -92,6 +92,18 @@ def cond_or(a: Cond, b: Cond) -> Cond:
     )
 
 
+def cond_any(conds: list[Cond]) -> Cond:
+    """The `or` of several conditions (each once), as a balanced tree: a chain would nest as
+    deep as it is long, and the kernel's inlined source with it."""
+    unique = list({id(c): c for c in conds}.values())
+    if not unique:
+        return TRUE
+    if len(unique) == 1:
+        return unique[0]
+    mid = len(unique) // 2
+    return cond_or(cond_any(unique[:mid]), cond_any(unique[mid:]))
+
+
 @dataclass(slots=True, eq=False)
 class State:
     id: int

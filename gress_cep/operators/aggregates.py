@@ -151,10 +151,10 @@ _EXPECTED = {
 }
 # the types that pass without a call: the fast check of the generated code
 _FAST_TYPES = {
-    "sum": ("int", "float"),
-    "avg": ("int", "float"),
-    "min": ("int", "float", "str"),
-    "max": ("int", "float", "str"),
+    "sum": ("float", "int"),  # the commonest first: the check stops at the first match
+    "avg": ("float", "int"),
+    "min": ("float", "int", "str"),
+    "max": ("float", "int", "str"),
     "distinct_count": ("str", "int", "float"),
 }
 
@@ -245,7 +245,7 @@ class Accumulators:
                 self.namespace[checker] = _EXPECTED[func][1]
                 fast_types = " and ".join(f"type({var}) is not {t}" for t in _FAST_TYPES[func])
                 lines += [
-                    f"if {var} is not None and {fast_types} and not {checker}({var}):",
+                    f"if {fast_types} and {var} is not None and not {checker}({var}):",
                     *("    " + line for line in fail.format(index=i, value=var).split("\n")),
                 ]
         return lines

@@ -1,5 +1,5 @@
 """The one contract between the pipeline and every operator: where, select, score, window,
-pattern (and joins, lookups, unions to come).
+pattern, join, lookup, union.
 
 Records travel as `Timed` pairs: (event time in epoch ms, record), in lists — batches on the
 hot path. An operator has three entry points, each returning the records it sends downstream:
@@ -12,11 +12,13 @@ hot path. An operator has three entry points, each returning the records it send
 - `finish()`: the end of input: release and close everything. The runtime calls it again
   until it returns no record, so an operator holding much may hand it out in slices.
 
-plus `on_timer(now)` for wall-clock deadlines (a micro-batch's `delay`). Everything else an
-operator needs it gets from the runtime through its `OperatorContext` (`open(ctx)`): keyed
-state that spills to disk, event-time timers, operator-wide values, all checkpointed by the
-runtime with a versioned codec per state; and side outputs (timeouts, dead letters). An
-operator never pickles, never touches RocksDB or Kafka, and has no checkpoint code.
+plus `on_timer(now)` for wall-clock deadlines (a micro-batch's `delay`). An operator with more
+than one input (join, lookup, union) also has `process_input(port, batch, now)`: see
+MultiInputOperator. Everything else an operator needs it gets from the runtime through its
+`OperatorContext` (`open(ctx)`): keyed state that spills to disk, event-time timers,
+operator-wide values, all checkpointed by the runtime with a versioned codec per state; and
+side outputs (timeouts, dead letters, late records). An operator never pickles, never touches
+RocksDB or Kafka, and has no checkpoint code.
 
 An operator that holds records back (micro-batching) reports the earliest event time it
 holds (`held_watermark`): the pipeline never lets the watermark of anything downstream pass a
@@ -61,6 +63,27 @@ class Operator(Protocol):
     def counts(self) -> dict[str, int]:
         """What the summary reports of it: `filtered`, `dead_letters`, `dropped`, ..."""
         ...
+
+
+class MultiInputOperator(Operator, Protocol):
+    """An operator with more inputs than its chain's own records: a join (two), a lookup (its
+    table), a union (any number). `process(batch, now)` takes input 0, `process_input(port,
+    batch, now)` input `port` >= 1. The pipeline gives it the minimum of its inputs'
+    watermarks (an idle input left out, as a stream's idle partitions are) and holds
+    everything downstream back by its `held_watermark`, as for any operator."""
+
+    inputs: list[str]  # the stream or view that feeds each port
+
+    def process_input(self, port: int, batch: list[Timed], now: float) -> list[Timed]: ...
+
+    def consumed(self, port: int) -> int | None:
+        """Records of `port` it took in without passing them on (a join's pairs, a lookup's
+        table rows: the summary counts them as used); None when it passes them on."""
+        ...
+
+
+def is_multi_input(op: Operator) -> bool:
+    return hasattr(op, "process_input")
 
 
 class DeadLetterCallback(Protocol):

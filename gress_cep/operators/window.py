@@ -82,20 +82,31 @@ class _Item:
     compute: Callable[[Record, list[Any]], Any] | None
 
 
-def _compile_fill(acc: Accumulators, items: list[_Item]) -> Callable[[Record, Acc], None]:
-    """The function that adds the items to an output record, from the window's accumulator
-    `a` (an item that is an aggregate reads its slots directly)."""
-    body = []
-    if any(item.compute for item in items):
-        body.append("x = results(a)")
-        acc.namespace["results"] = acc.results
+def _record_source(acc: Accumulators, key_fields: tuple[str, ...], items: list[_Item]) -> list[str]:
+    """Statements that make a closed window's output record `r` from its group `g` (as the
+    key's first record gave it), bounds `start` and `end` and accumulator `a`: the `by`
+    fields, the bounds, then the items (an item that is an aggregate reads its slots
+    directly; one computed from the record sees the fields before it)."""
+    if len(key_fields) == 1:
+        group = [f"{key_fields[0]!r}: g"]
+    else:
+        group = [f"{field!r}: g[{i}]" for i, field in enumerate(key_fields)]
+    literal = [*group, "'window_start': start", "'window_end': end"]
+    assigned: list[str] = []  # from the first computed item on: one by one, in order
     for n, item in enumerate(items):
         if item.compute is None:
-            body.append(f"r[{item.name!r}] = {acc.result_source(item.index)}")
+            value = acc.result_source(item.index)
         else:
             acc.namespace[f"_item{n}"] = item.compute
-            body.append(f"r[{item.name!r}] = _item{n}(r, x)")
-    return acc.compile("fill", "r, a", body)
+            value = f"_item{n}(r, x)"
+            if not assigned:
+                acc.namespace["results"] = acc.results
+                assigned.append("x = results(a)")
+        if assigned:
+            assigned.append(f"r[{item.name!r}] = {value}")
+        else:
+            literal.append(f"{item.name!r}: {value}")
+    return ["r = {" + ", ".join(literal) + "}", *assigned]
 
 
 class WindowOperator:
@@ -120,7 +131,10 @@ class WindowOperator:
         self.key_fields = key_fields
         self.nullable = nullable
         self.acc = accumulators
-        self._fill = _compile_fill(accumulators, items)
+        self._record_lines = _record_source(accumulators, key_fields, items)
+        self._record: Callable[[Any, int, int, Acc], Record] = accumulators.compile(
+            "make_record", "g, start, end, a", [*self._record_lines, "return r"]
+        )
         self.having = having
         self.windows = 0  # emitted
         self.filtered_windows = 0  # closed, but `having` was false
@@ -223,18 +237,8 @@ class WindowOperator:
 
     # ------------------------------------------------------------------ output
     def _emit(self, key: Any, start: int, end: int, acc: Acc, ts: int, out: list[Timed]) -> None:
-        """The output record of a closed window, unless `having` drops it: its group fields
-        (the `by` fields, or the stream's key when it groups by that), bounds, aggregates."""
-        by = self.key_fields
-        if not by:
-            record: Record = {}
-        elif len(by) == 1:
-            record = {by[0]: key}
-        else:
-            record = dict(zip(by, key, strict=True))
-        record["window_start"] = start
-        record["window_end"] = end
-        self._fill(record, acc)
+        """The output record of a closed window, unless `having` drops it."""
+        record = self._record(key, start, end, acc)
         if self.having is not None and not self.having(record):
             self.filtered_windows += 1
             return
@@ -339,6 +343,7 @@ class TimeWindows(WindowOperator):
         self.step = step
         self.pane = math.gcd(size, step)
         self._feed = self._compile_feed()
+        self._close_tumbling = self._compile_close() if step == size else None
 
     def _compile_feed(self) -> Callable[..., int]:
         """The per-record loop over a batch: key, pane, checks and updates inline."""
@@ -369,12 +374,63 @@ class TimeWindows(WindowOperator):
             "    a = panes.get(p)",
             "    if a is None:",
             f"        a = panes[p] = {acc.initial()}",
-            "        new.append((k, p))",
+            # a new pane: tumbling, its key by the end of its window; else what _schedule needs
+            *(
+                [
+                    f"        d = {self.pane} * (p + 1)",
+                    "        ending = new.get(d)",
+                    "        if ending is None:",
+                    "            new[d] = [k]",
+                    "        else:",
+                    "            ending.append(k)",
+                ]
+                if self.step == self.size
+                else ["        new.append((k, p))"]
+            ),
             *("    " + line for line in acc.update_source()),
             *(["    seq += 1"] if acc.uses_arrival else []),
             "return seq",
         ]
         return acc.compile("feed", "batch, states, open_key, key_of, seq, bad, new", body)
+
+    def _compile_close(self) -> Callable[..., int]:
+        """Closing due tumbling windows, inline (a window is one pane; this is per-window
+        work, as much of a run as adding the records when windows are thin): the key's
+        state, its pane, the output record and `having`. Returns the windows `having` drops."""
+        having = self.having is not None
+        self.acc.namespace["_having"] = self.having
+        body = [
+            "filtered = 0",
+            "for end, group in due:",
+            f"  start = end - {self.size}",
+            f"  lo = start // {self.pane}",
+            "  for k in group:",
+            "    v = get(k)",  # the state's dict; on a miss, the disk once something spilled
+            "    if v is None:",
+            "        if not spilled:",
+            "            continue",
+            "        v = load(k)",
+            "        if v is None:",
+            "            continue",
+            "    panes = v[2]",
+            "    a = panes.pop(lo, None)",
+            "    if panes:",
+            "        dirty(k)",
+            "    else:",
+            "        gone(k)",
+            "    if a is None:",
+            "        continue",
+            "    g = v[0]",
+            *("    " + line for line in self._record_lines),
+            *(
+                ["    if not _having(r):", "        filtered += 1", "        continue"]
+                if having
+                else []
+            ),
+            "    append((end - 1, r))",
+            "return filtered",
+        ]
+        return self.acc.compile("close", "due, get, spilled, load, dirty, gone, append", body)
 
     def process(self, batch: list[Timed], now: float) -> list[Timed]:
         if not batch:
@@ -395,14 +451,15 @@ class TimeWindows(WindowOperator):
             return panes
 
         bad: list[tuple[Record, int, Any]] = []
-        new: list[tuple[Any, int]] = []
         dead_before = self.dead_letters
-        self.seq = self._feed(batch, states, open_key, self._key, self.seq, bad, new)
-        if self.step == self.size:  # tumbling: one window per pane
-            register, size = self.timers.register, self.size
-            for key, pane in new:
-                register((pane + 1) * size, key)
+        if self.step == self.size:  # tumbling: window end -> the keys of its new windows
+            ending: dict[int, list[Any]] = {}
+            self.seq = self._feed(batch, states, open_key, self._key, self.seq, bad, ending)
+            for end, ended in ending.items():
+                self.timers.register_many(end, ended)
         else:
+            new: list[tuple[Any, int]] = []
+            self.seq = self._feed(batch, states, open_key, self._key, self.seq, bad, new)
             for key, pane in new:
                 self._schedule(key, opened[key], pane)
         for key, value in opened.items():
@@ -428,6 +485,23 @@ class TimeWindows(WindowOperator):
     def _close(self, watermark: int, limit: int | None) -> list[Timed]:
         out: list[Timed] = []
         keys, size, pane = self.keys, self.size, self.pane
+        if self._close_tumbling is not None:
+            dirty: list[Any] = []
+            gone: list[Any] = []
+            filtered = self._close_tumbling(
+                self.timers.pop_due_groups(watermark, limit),
+                keys.data.get,
+                keys.spilled,
+                keys.load,
+                dirty.append,
+                gone.append,
+                out.append,
+            )
+            keys.mark_dirty_all(dirty)  # a key's panes only shrink here: a removal comes last
+            keys.remove_all(gone)
+            self.filtered_windows += filtered
+            self.windows += len(out)
+            return out
         per_window = size // pane
         for end, key in self.timers.pop_due(watermark, limit):
             value = self.keys.get(key)

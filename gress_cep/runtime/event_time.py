@@ -49,6 +49,28 @@ def to_epoch_ms(value: Any) -> int | None:
     return _from_object(value)
 
 
+# `time ts seconds`: what a number in a stream's time field is, when the stream says it
+TIME_UNITS = {"seconds": 1000, "milliseconds": 1}
+
+
+def epoch_ms_in(value: Any, unit: str | None) -> int | None:
+    """A time field's value as epoch ms, its numbers (and numbers written out) in `unit`, one
+    of TIME_UNITS, instead of the unit their size suggests; other forms as `to_epoch_ms`."""
+    if unit is None:
+        return to_epoch_ms(value)
+    number: Any = value
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        text = value.strip()
+        number = int(text) if text.lstrip("+-").isdigit() else float(text)
+    if isinstance(number, bool) or not isinstance(number, numbers.Real | Decimal):
+        return to_epoch_ms(value)
+    scale = TIME_UNITS[unit]
+    if isinstance(number, numbers.Integral):
+        return int(number) * scale
+    exact = float(number) * scale
+    return round(exact) if math.isfinite(exact) else None
+
+
 def _from_float(value: float) -> int | None:
     if not math.isfinite(value):
         return None
@@ -116,14 +138,26 @@ def iso_text(ms: int, value: Any = None) -> str:
         moment = _EPOCH + timedelta(milliseconds=ms)
     except OverflowError:
         if value is not None:
-            return orjson.dumps(value, default=str).decode()[:60]
+            return json_text(value)
         return f"{ms} ms" if abs(ms) < 10**20 else f"{len(str(abs(ms)))}-digit ms"
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def describe(value: Any) -> str:
-    """Why a time value was refused, for the dead-letter reason."""
+    """Why a time value was refused, for the dead-letter reason: the value as JSON."""
     if value is None:
         return "missing"
-    text = repr(value)
-    return f"not a time: {text[:60]}"
+    return f"not a time: {json_text(value)}"
+
+
+def json_text(value: Any, limit: int = 60) -> str:
+    """A value as JSON for a message (what the input had, not a Python repr), cut at `limit`
+    characters; integers beyond 64 bits, NaN and the infinities are written as JavaScript
+    does, and values JSON has no form for as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    try:
+        text = orjson.dumps(value, default=str).decode()
+    except TypeError:  # an integer beyond 64 bits, or a dict with keys that are not text
+        text = str(value) if isinstance(value, int) else orjson.dumps(str(value)).decode()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -7,6 +7,11 @@ patterns, all on the one operator contract of gress_cep.operators.base — then 
 stream's watermark down the same chains. `rounds()` yields what each round produced; the CLI
 writes it to sinks, the Python API hands matches to the caller.
 
+A chain's records may come from several inputs: a join's two sides, a union's inputs, a
+lookup's table feed ports of its operators (`_Link`). Such an operator sees the minimum of its
+inputs' watermarks, an idle input left out (as a stream leaves out its idle partitions), once
+per round, after every input was advanced.
+
 State belongs to the runtime: every operator gets its keyed state, timers and values from one
 StateRegistry (gress_cep.state.operator_state), which checkpoints and restores them all.
 """
@@ -15,16 +20,26 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from gress_cep.connectors.base import Batch, DeadLetter, Source
-from gress_cep.operators.base import Operator, Timed
+from gress_cep.errors import UserError
+from gress_cep.operators.base import MultiInputOperator, Operator, Timed
+from gress_cep.operators.lookup import TemporalLookup
 from gress_cep.runtime.durations import format_duration
-from gress_cep.runtime.event_time import MILLIS_FROM, describe, guessed_unit, iso_text, to_epoch_ms
+from gress_cep.runtime.event_time import (
+    MILLIS_FROM,
+    describe,
+    epoch_ms_in,
+    guessed_unit,
+    iso_text,
+    to_epoch_ms,
+)
 from gress_cep.runtime.gc_tuning import fewer_collections
-from gress_cep.runtime.plan import Plan, StreamPlan
+from gress_cep.runtime.plan import Plan, StreamPlan, ViewInput
 from gress_cep.runtime.watermarks import END_OF_TIME, NO_WATERMARK, WatermarkTracker
 from gress_cep.state.backend import StateBackend, WriteBatch
 from gress_cep.state.operator_state import Restored, StateRegistry
@@ -81,11 +96,12 @@ class PatternSummary:
     dropped_partial_matches: int
     ttl_expired: int
     aggregated: int | None = None  # records a window upstream turned into the ones it reads
+    passes: bool = True  # what it reads are input records (not windows or join pairs)
 
     @property
     def used(self) -> int:
-        """The records that reached the pattern, or the window before it."""
-        return self.processed if self.aggregated is None else self.aggregated
+        """The records that reached the pattern, or a window, join or lookup table before it."""
+        return (self.processed if self.passes else 0) + (self.aggregated or 0)
 
 
 @dataclass(slots=True)
@@ -102,37 +118,118 @@ class ViewSummary:
     filtered: int
     held: int
     dropped: int
-    aggregated: int | None = None
+    aggregated: int | None = None  # records taken into windows, join pairs, lookup tables
+    passes: bool = True  # its records are input records (not windows or join pairs)
+    takers: tuple[str, ...] = ()  # what took records in: "window", "join", "lookup"
 
     @property
     def used(self) -> int:
-        return self.records_out if self.aggregated is None else self.aggregated
+        return (self.records_out if self.passes else 0) + (self.aggregated or 0)
+
+
+@dataclass(slots=True)
+class _Totals:
+    """What became of the input records on their way to a chain's end (Pipeline._totals)."""
+
+    records_in: int = 0
+    late: int = 0
+    dead_letters: int = 0
+    filtered: int = 0
+    dropped: int = 0
+    held: int = 0
+    aggregated: int | None = None  # taken in by a window, a join, a lookup's table
+    passes: bool = True  # what comes out are input records
+    takers: list[str] = field(default_factory=list)  # what took them: window, join, lookup
+
+    def add(self, other: _Totals) -> None:
+        self.records_in += other.records_in
+        self.late += other.late
+        self.dead_letters += other.dead_letters
+        self.filtered += other.filtered
+        self.dropped += other.dropped
+        self.held += other.held
+        if other.aggregated is not None:
+            self.aggregated = (self.aggregated or 0) + other.aggregated
+        self.takers += [t for t in other.takers if t not in self.takers]
+
+
+def _earliest(marks: list[tuple[int, bool]]) -> tuple[int, bool]:
+    """The watermark of an operator of several inputs: the minimum of its inputs' that are
+    not idle (when all are, of all: it waits); idle when all are."""
+    active = [watermark for watermark, idle in marks if not idle]
+    if active:
+        return min(active), False
+    return min(watermark for watermark, _ in marks), True
 
 
 class _Input:
     """One source of a stream, with its index in the stream's watermark tracker."""
 
-    __slots__ = ("index", "source", "stream")
+    __slots__ = ("index", "records", "source", "stream")
 
     def __init__(self, stream: _StreamNode, source: Source, index: int) -> None:
         self.stream = stream
         self.source = source
         self.index = index
+        self.records = 0  # read from this source this run, good or bad (metrics)
+
+
+def _origins(inp: _Input, batch: Batch) -> Callable[[Record], str]:
+    """Where a record of `batch` came from (`events.jsonl:8`, `kafka:events[2]@1234`), for a
+    dead letter; the records' positions are looked up only when one is asked for."""
+    origin_of = batch.origin
+    if origin_of is None:
+        description = inp.source.description
+        return lambda record: description
+    index: dict[int, int] = {}
+
+    def origin(record: Record) -> str:
+        if not index:
+            index.update((id(r), i) for i, r in enumerate(batch.records))
+        return origin_of(index[id(record)])
+
+    return origin
+
+
+def _read_time(plan: StreamPlan, value: Any) -> int | None:
+    """A value of the stream's time field as epoch ms, in the unit the stream declares
+    (`time ts seconds`) or, without one, the unit its form and size say."""
+    unit = plan.decl.time_unit
+    return to_epoch_ms(value) if unit is None else epoch_ms_in(value, unit.text)
 
 
 class _Chain:
     """Operators in a row (a view's, or a pattern's one); what the last one sends on goes to
     the chains reading it and, when it is an output (`output` set), to the matches output."""
 
-    __slots__ = ("children", "name", "ops", "output", "records_out", "tag")
+    __slots__ = (
+        "children",
+        "finished_links",
+        "links",
+        "marks",
+        "name",
+        "ops",
+        "output",
+        "records_out",
+        "tag",
+    )
 
     def __init__(self, name: str, ops: list[Operator]) -> None:
         self.name = name  # "view NAME", "pattern NAME"
         self.ops = ops
-        self.children: list[_Chain] = []
+        self.children: list[_Link] = []
         self.output = False
         self.tag: tuple[str, str] | None = None  # (field, value) added to each output record
         self.records_out = 0
+        self.links = 1  # its inputs: more than one for a join, a union, a lookup
+        # with several inputs: (operator, port) -> (watermark, idle) of the inputs advanced
+        # so far this round; the chain advances once every input has
+        self.marks: dict[tuple[int, int], tuple[int, bool]] = {}
+        self.finished_links = 0  # inputs that finished (end of input: Pipeline._finish)
+
+
+# a reader of a stream or chain: the chain, and the operator and port its records go to
+_Link = tuple[_Chain, int, int]
 
 
 class _StreamNode:
@@ -142,7 +239,7 @@ class _StreamNode:
         self.plan = plan
         self.tracker = WatermarkTracker(plan.lateness_ms, plan.idle_timeout_s)
         self.counters = StreamCounters()
-        self.children: list[_Chain] = []
+        self.children: list[_Link] = []
         self.input_count = 0
         self.unit_noted = False  # said once that the time unit was guessed from a magnitude
         # key fields not yet seen in any record -> how many records so far all missed them;
@@ -190,8 +287,8 @@ class Pipeline:
     # ------------------------------------------------------------------ wiring
     def _wire(self, inputs: dict[str, list[Source]]) -> None:
         plan = self.plan
-        roots = [p.root for p in plan.patterns.values()]
-        roots += [plan.root_of(name) for name in plan.output_views]
+        roots = [r for p in plan.patterns.values() for r in plan.roots(p.source)]
+        roots += [r for name in plan.output_views for r in plan.roots(name)]
         for name in dict.fromkeys(roots):
             self.streams[name] = _StreamNode(plan.streams[name])
         for name, view in plan.views.items():
@@ -205,9 +302,12 @@ class Pipeline:
         for name, pattern in plan.patterns.items():
             chain = self.chains[f"pattern {name}"] = _Chain(f"pattern {name}", [pattern.operator])
             chain.output = True
-            self._parent(pattern.source).children.append(chain)  # patterns first (see _tick)
+            self._parent(pattern.source).children.append((chain, 0, 0))  # patterns first
         for name, view in plan.views.items():
-            self._parent(view.source).children.append(self.chains[f"view {name}"])
+            chain = self.chains[f"view {name}"]
+            chain.links = len(view.inputs)
+            for link in view.inputs:
+                self._parent(link.name).children.append((chain, link.op, link.port))
         for name, sources in inputs.items():
             stream = self.streams.get(name)
             if stream is None:
@@ -217,6 +317,25 @@ class Pipeline:
                 stream.tracker.add_input(index, source.partitions())
                 stream.input_count += 1
                 self.inputs.append(_Input(stream, source, index))
+        self._check_inputs()
+        for view in plan.views.values():  # a lookup's table: a Kafka tombstone deletes a row
+            for link in view.inputs:
+                if isinstance(view.operators[link.op], TemporalLookup) and link.port:
+                    for source in inputs.get(link.name, ()):
+                        if hasattr(source, "deletes"):
+                            source.deletes = True
+
+    def _check_inputs(self) -> None:
+        """A join, lookup or union waits for the watermark of each of its inputs: one without
+        a source would hold it back to the end."""
+        for name, view in self.plan.views.items():
+            for link in view.inputs if len(view.inputs) > 1 else ():
+                for root in self.plan.roots(link.name):
+                    if self.streams[root].input_count == 0:
+                        raise UserError(
+                            f"no input for stream '{root}', which view {name} reads",
+                            hint=f"add -i {root}=PATH (or kafka:TOPIC)",
+                        )
 
     def _parent(self, name: str) -> _StreamNode | _Chain:
         return self.chains.get(f"view {name}") or self.streams[name]
@@ -291,11 +410,16 @@ class Pipeline:
         if sides.dead_letters:
             out.dead_letters.extend(sides.dead_letters)
             sides.dead_letters.clear()
+        if sides.late:
+            out.late.extend(sides.late)
+            sides.late.clear()
 
     def _ingest(self, inp: _Input, batch: Batch, out: RoundOutput) -> None:
         stream = inp.stream
         counters = stream.counters
-        counters.records_in += len(batch.records) + len(batch.dead)
+        read = len(batch.records) + len(batch.dead)
+        counters.records_in += read
+        inp.records += read
         if batch.dead:
             counters.dead_letters += len(batch.dead)
             out.dead_letters.extend(batch.dead)
@@ -304,8 +428,8 @@ class Pipeline:
         timed = self._stamp(inp, batch, out)
         if timed:
             now = time.monotonic() if self._live else ROUND_START
-            for chain in stream.children:
-                self._push(chain, timed, now, out)
+            for link in stream.children:
+                self._deliver(link, timed, now, out)
 
     def _stamp(
         self, inp: _Input, batch: Batch, out: RoundOutput, *, far_checked: bool = False
@@ -333,15 +457,16 @@ class Pipeline:
         noted = stream.unit_noted
         late: list[tuple[Record, int, int]] = []  # (record, its time, the watermark)
         originals: dict[int, Record] = {}  # id of a stamped copy -> the record as read
+        origin = _origins(inp, batch)
         if watermark < MILLIS_FROM:  # a stream's first records, or times before 1973
             timed, highs, watermark = self._stamp_each(
-                stream, batch, out, watermark, lateness, late, originals
+                stream, batch, out, watermark, lateness, late, originals, origin
             )
             high = max(highs.values(), default=NO_WATERMARK)
         else:
             timed = []
             append = timed.append
-            event_time = self._event_time
+            event_time = partial(self._event_time, origin=origin)
             surely_ms = MILLIS_FROM
             # Two loops, one per input shape: this is per-record work on every event, and the
             # unpartitioned one (files, the Python API) keeps its high mark in a local. The
@@ -418,6 +543,7 @@ class Pipeline:
         lateness: int,
         late: list[tuple[Record, int, int]],
         originals: dict[int, Record],
+        origin: Callable[[Record], str],
     ) -> tuple[list[Timed], dict[int, int], int]:
         """`_stamp`'s loop while the stream's watermark is below 1e11 ms (before its first
         records, or for times before 1973): every integer below 1e11 is read by the rule of
@@ -430,7 +556,7 @@ class Pipeline:
         for i, record in enumerate(batch.records):
             ts = record.get(field_name)  # type: ignore[arg-type]  # a stream with `time`
             if type(ts) is not int or ts < MILLIS_FROM:
-                stamped = self._event_time(stream, record, ts, out, originals)
+                stamped = self._event_time(stream, record, ts, out, originals, origin)
                 if stamped is None:
                     continue
                 ts, record = stamped
@@ -494,7 +620,7 @@ class Pipeline:
         highs: dict[int, int] = {}
         far: list[tuple[int, int, int]] = []  # (index, its time, the watermark then)
         for i, record in enumerate(records):
-            ts = to_epoch_ms(record.get(field_name))
+            ts = _read_time(stream.plan, record.get(field_name))
             if ts is None or ts < watermark:
                 continue
             p = partitions[i] if partitions is not None else 0
@@ -538,7 +664,9 @@ class Pipeline:
                 field_name = stream.plan.time_field
                 assert field_name is not None, "called for streams with a time field"
                 times = sorted(
-                    t for t in (to_epoch_ms(r.get(field_name)) for r in records) if t is not None
+                    t
+                    for t in (_read_time(stream.plan, r.get(field_name)) for r in records)
+                    if t is not None
                 )
                 stream.first_times = (id(records), times[len(times) // 2])
             watermark = stream.first_times[1]
@@ -567,6 +695,7 @@ class Pipeline:
         value: Any,
         out: RoundOutput,
         originals: dict[int, Record],
+        origin: Callable[[Record], str],
     ) -> tuple[int, Record] | None:
         """A time field's `value` that is not epoch milliseconds for sure (ISO text, epoch
         seconds, a float, a datetime, ...): its time, and the record with the time field set
@@ -583,16 +712,13 @@ class Pipeline:
         """
         field_name = stream.plan.time_field
         assert field_name is not None, "called for streams with a time field"
-        ts = to_epoch_ms(value)
+        ts = _read_time(stream.plan, value)
         if ts is None:
-            out.dead_letters.append(
-                DeadLetter(
-                    None, f"time field '{field_name}' {describe(value)}", stream.plan.name, record
-                )
-            )
+            reason = f"time field '{field_name}' {describe(value)}"
+            out.dead_letters.append(DeadLetter(None, reason, origin(record), record))
             stream.counters.dead_letters += 1
             return None
-        if not stream.unit_noted:
+        if not stream.unit_noted and stream.plan.decl.time_unit is None:  # else it is declared
             unit = guessed_unit(value)
             if unit is not None:
                 stream.unit_noted = True
@@ -656,6 +782,20 @@ class Pipeline:
                 out.notes.append(self._key_note(stream, name, count, first=False))
         stream.key_watch = {}
 
+    def _deliver(self, link: _Link, batch: list[Timed], now: float, out: RoundOutput) -> None:
+        chain, index, port = link
+        if not index and not port:
+            self._push(chain, batch, now, out)
+            return
+        first: MultiInputOperator = chain.ops[index]  # type: ignore[assignment]
+        batch = first.process_input(port, batch, now)
+        for op in chain.ops[index + 1 :]:
+            if not batch:
+                return
+            batch = op.process(batch, now)
+        if batch:
+            self._emit(chain, batch, now, out)
+
     def _push(self, chain: _Chain, batch: list[Timed], now: float, out: RoundOutput) -> None:
         for op in chain.ops:
             batch = op.process(batch, now)
@@ -672,8 +812,8 @@ class Pipeline:
             else:
                 name, value = chain.tag
                 out.matches.extend([{name: value, **record} for _, record in batch])
-        for child in chain.children:
-            self._push(child, batch, now, out)
+        for link in chain.children:
+            self._deliver(link, batch, now, out)
 
     def _tick(self, out: RoundOutput) -> None:
         """Wall-clock timers and the watermarks, from the streams down every chain."""
@@ -684,15 +824,45 @@ class Pipeline:
                 # processing time: the watermark is the wall clock
                 stream.tracker.observe_max(-1, 0, int(time.time() * 1000), now)
             watermark = stream.tracker.advance(now)
-            for chain in stream.children:
-                self._advance(chain, watermark, now if self._live else ROUND_END, out)
+            idle = stream.tracker.idle(now)
+            for link in stream.children:
+                self._advance_link(link, watermark, idle, now if self._live else ROUND_END, out)
 
-    def _advance(self, chain: _Chain, watermark: int, now: float, out: RoundOutput) -> None:
+    def _advance_link(
+        self, link: _Link, watermark: int, idle: bool, now: float, out: RoundOutput
+    ) -> None:
+        """The watermark of one input of a chain: a chain of several inputs advances once
+        every input has given its watermark this round."""
+        chain, index, port = link
+        if chain.links == 1:
+            self._advance(chain, watermark, idle, now, out)
+            return
+        chain.marks[(index, port)] = (watermark, idle)
+        if len(chain.marks) == chain.links:
+            marks, chain.marks = chain.marks, {}
+            self._advance(chain, watermark, idle, now, out, marks)
+
+    def _advance(
+        self,
+        chain: _Chain,
+        watermark: int,
+        idle: bool,
+        now: float,
+        out: RoundOutput,
+        marks: dict[tuple[int, int], tuple[int, bool]] | None = None,
+    ) -> None:
         """Each operator sees the watermark, held back by what the operators before it still
         hold (a record held at time t keeps everything after it below t), and what the ones
-        before it released; the chains reading this one see what is left of the watermark."""
+        before it released; the chains reading this one see what is left of the watermark.
+        An operator of several inputs (`marks`) sees the minimum of theirs."""
         carried: list[Timed] = []
-        for op in chain.ops:
+        for index, op in enumerate(chain.ops):
+            if marks is not None:
+                inputs = [mark for (i, _), mark in marks.items() if i == index]
+                if inputs:
+                    if index:
+                        inputs.append((watermark, idle))  # port 0: what the chain carries
+                    watermark, idle = _earliest(inputs)
             released = op.process(carried, now) if carried else []
             released += op.on_timer(now)
             released += op.on_watermark(watermark, now)
@@ -702,8 +872,8 @@ class Pipeline:
             carried = released
         if carried:
             self._emit(chain, carried, now, out)
-        for child in chain.children:
-            self._advance(child, watermark, now, out)
+        for link in chain.children:
+            self._advance_link(link, watermark, idle, now, out)
 
     def _finish(self) -> Iterator[RoundOutput]:
         """End of input: views release and close everything, top down; then every pattern
@@ -711,7 +881,7 @@ class Pipeline:
         operator releases, so that the outputs take them one by one."""
         now = time.monotonic()
         for stream in self.streams.values():
-            for chain in stream.children:
+            for chain, _, _ in stream.children:
                 yield from self._finish_views(chain, now)
         for name in self.plan.patterns:
             yield from self._drain(self.chains[f"pattern {name}"], 0, now)
@@ -719,9 +889,12 @@ class Pipeline:
     def _finish_views(self, chain: _Chain, now: float) -> Iterator[RoundOutput]:
         if not chain.name.startswith("view "):
             return
+        chain.finished_links += 1
+        if chain.finished_links < chain.links:
+            return  # an input is still releasing what it holds: it comes back here
         for index in range(len(chain.ops)):
             yield from self._drain(chain, index, now)
-        for child in chain.children:
+        for child, _, _ in chain.children:
             yield from self._finish_views(child, now)
 
     def _drain(self, chain: _Chain, index: int, now: float) -> Iterator[RoundOutput]:
@@ -745,45 +918,70 @@ class Pipeline:
                 return
 
     # ------------------------------------------------------------------ accounting
-    def _upstream_counts(self, source: str) -> dict[str, Any]:
-        """filtered, dead letters, dropped and held records of the views from a stream to
-        `source`, up to the first window: after it, records are windows, not input records
-        (`aggregated`: how many input records the window took, None without a window)."""
-        totals: dict[str, Any] = {"filtered": 0, "dead_letters": 0, "dropped": 0, "held": 0}
-        totals["aggregated"] = None
-        for view in self.plan.chain(source):
-            for op in view.operators:
-                counts = op.counts()
-                for name in ("filtered", "dead_letters", "dropped"):
-                    totals[name] += counts.get(name, 0)
-                totals["held"] += op.held_records()
-                if "aggregated" in counts:
-                    totals["aggregated"] = counts["aggregated"]
-                    return totals
+    def _totals(self, name: str) -> _Totals:
+        """What became of the input records on their way to the end of `name` (a stream or a
+        view): filtered, dead letters, late, dropped and held by the views between, up to a
+        window, a join or a lookup's table, which take records in (`aggregated`) and send
+        on other records (windows, pairs), which are not counted again."""
+        if name not in self.plan.views:
+            c = self.streams[name].counters
+            return _Totals(c.records_in, c.late, c.dead_letters)
+        view = self.plan.views[name]
+        totals = _Totals()
+        for index, op in enumerate(view.operators):
+            branches = [link for link in view.inputs if link.op == index]
+            if index and branches:  # a lookup: the records so far feed port 0
+                branches.append(ViewInput(index, 0, ""))
+            passes = []
+            for link in branches:
+                branch = self._totals(link.name) if link.name else _Totals(passes=totals.passes)
+                consumed = getattr(op, "consumed", None)
+                taken = consumed(link.port) if consumed is not None else None
+                if taken is not None and branch.passes:
+                    branch.aggregated = (branch.aggregated or 0) + taken
+                    branch.takers.append(op.name.rsplit(":", 1)[-1])
+                    branch.passes = False
+                passes.append(branch.passes)
+                if link.name:
+                    totals.add(branch)
+            if branches:
+                totals.passes = any(passes)
+            counts = op.counts()
+            totals.late += counts.get("late", 0)
+            totals.dead_letters += counts.get("dead_letters", 0)
+            if not totals.passes and not hasattr(op, "consumed"):
+                continue  # after a window or a join: its records are not input records
+            totals.filtered += counts.get("filtered", 0)
+            totals.dropped += counts.get("dropped", 0)
+            totals.held += op.held_records()
+            if "aggregated" in counts and totals.passes:
+                totals.aggregated = (totals.aggregated or 0) + counts["aggregated"]
+                totals.takers.append("window")
+                totals.passes = False
         return totals
 
     def summary(self) -> list[PatternSummary]:
         rows = []
         for pattern in self.plan.patterns.values():
-            stream = self.streams[pattern.root].counters
-            upstream = self._upstream_counts(pattern.source)
+            upstream = self._totals(pattern.source)
             counts = pattern.operator.counts()
-            window = upstream["aggregated"] is not None
+            passes = upstream.passes
             rows.append(
                 PatternSummary(
                     name=pattern.name,
-                    records_in=stream.records_in,
+                    records_in=upstream.records_in,
                     processed=counts["processed"],
                     matches=counts["matches"],
                     timeouts=counts["timeouts"],
-                    late=stream.late,
-                    dead_letters=stream.dead_letters + upstream["dead_letters"],
-                    filtered=upstream["filtered"],
-                    held=upstream["held"] + (0 if window else counts["held"]),
-                    dropped=upstream["dropped"] + (0 if window else counts["dropped"]),
+                    late=upstream.late,
+                    dead_letters=upstream.dead_letters,
+                    filtered=upstream.filtered,
+                    held=upstream.held + (counts["held"] if passes else 0),
+                    dropped=upstream.dropped + (counts["dropped"] if passes else 0),
                     dropped_partial_matches=counts["dropped_partial_matches"],
                     ttl_expired=counts["ttl_expired"],
-                    aggregated=upstream["aggregated"],
+                    aggregated=upstream.aggregated,
+                    passes=passes,
                 )
             )
         return rows
@@ -792,19 +990,20 @@ class Pipeline:
         """The views whose records are an output (--view)."""
         rows = []
         for name in self.plan.output_views:
-            stream = self.streams[self.plan.root_of(name)].counters
-            upstream = self._upstream_counts(name)
+            upstream = self._totals(name)
             rows.append(
                 ViewSummary(
                     name=name,
-                    records_in=stream.records_in,
+                    records_in=upstream.records_in,
                     records_out=self.chains[f"view {name}"].records_out,
-                    late=stream.late,
-                    dead_letters=stream.dead_letters + upstream["dead_letters"],
-                    filtered=upstream["filtered"],
-                    held=upstream["held"],
-                    dropped=upstream["dropped"],
-                    aggregated=upstream["aggregated"],
+                    late=upstream.late,
+                    dead_letters=upstream.dead_letters,
+                    filtered=upstream.filtered,
+                    held=upstream.held,
+                    dropped=upstream.dropped,
+                    aggregated=upstream.aggregated,
+                    passes=upstream.passes,
+                    takers=tuple(upstream.takers),
                 )
             )
         return rows

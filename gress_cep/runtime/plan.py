@@ -1,9 +1,11 @@
 """A checked program turned into runnable parts: streams, view operator chains, patterns.
 
 Only what the selected patterns and views need is built: a view nothing selected reads costs
-nothing, and a view operator the runtime cannot run yet is an error only when something
-selected depends on it. Every operator gets a name unique in the job (its state is stored
-under it): `view:NAME/INDEX:KIND` for a view's operators, `pattern:NAME` for a pattern.
+nothing. Every operator gets a name unique in the job (its state is stored under it):
+`view:NAME/INDEX:KIND` for a view's operators, `pattern:NAME` for a pattern.
+
+A view reads one stream or view (`source`), except that a join, a union and a lookup's table
+bring more: `ViewPlan.inputs` lists every input with the operator and port it feeds.
 """
 
 from __future__ import annotations
@@ -51,14 +53,24 @@ class StreamPlan:
     max_skew_ms: int | None = DEFAULT_MAX_TIME_SKEW_MS
 
 
+@dataclass(slots=True, frozen=True)
+class ViewInput:
+    """A stream or view feeding port `port` of the view's operator `op` (0, 0: the usual)."""
+
+    op: int
+    port: int
+    name: str
+
+
 @dataclass(slots=True)
 class ViewPlan:
     decl: ast.View
     name: str
-    source: str
+    source: str  # what feeds port 0 of its first operator (a join's left side)
     operators: list[Operator]
     fingerprint: str = ""  # changes when the view, the views before it or its stream change
     source_print: str = ""  # changes when the views before it or its stream change
+    inputs: list[ViewInput] = field(default_factory=list)  # every input, `source` first
 
 
 @dataclass(slots=True)
@@ -78,11 +90,36 @@ class Plan:
     views: dict[str, ViewPlan] = field(default_factory=dict)
     patterns: dict[str, PatternPlan] = field(default_factory=dict)
     output_views: list[str] = field(default_factory=list)  # views whose records are an output
+    source: str = ""  # the pattern file's text (messages quote it)
 
     def root_of(self, name: str) -> str:
+        """The stream at the start of `name`'s first inputs (a join's left side)."""
         while name in self.views:
             name = self.views[name].source
         return name
+
+    def roots(self, name: str) -> list[str]:
+        """Every stream whose records reach `name` (a join's, a union's, a lookup's table)."""
+        if name not in self.views:
+            return [name]
+        found = [r for i in self.views[name].inputs for r in self.roots(i.name)]
+        return list(dict.fromkeys(found))
+
+    def upstream_views(self, name: str) -> list[ViewPlan]:
+        """Every view whose records reach `name`, `name` included; inputs before readers."""
+        if name not in self.views:
+            return []
+        view = self.views[name]
+        found = [v for i in view.inputs for v in self.upstream_views(i.name)]
+        return [*{id(v): v for v in found}.values(), view]
+
+    def key_of(self, name: str) -> str | None:
+        """The stream `key` that the records of `name` still carry: none after a join, or a
+        union of inputs keyed by different fields; a `select` or a window may drop it."""
+        if name in self.streams:
+            return self.streams[name].key_field
+        view = self.views[name]
+        return _key_after(list(view.decl.ops), _input_key(self, view.decl))
 
     def chain(self, name: str) -> list[ViewPlan]:
         """The views from the root stream down to `name` (root first)."""
@@ -108,7 +145,7 @@ class PlanOptions:
 
 def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan:
     options = options or PlanOptions()
-    plan = Plan()
+    plan = Plan(source=program.source)
     for stream in program.of_type(ast.Stream):
         plan.streams[stream.name.text] = _stream_plan(stream, options)
     views = {v.name.text: v for v in program.of_type(ast.View)}
@@ -128,7 +165,7 @@ def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan
         source = _pattern_source(pattern, plan)
         _build_views(source, views, models, plan, options)
         root = plan.root_of(source)
-        key_of = _key_function(pattern, plan.streams[root])
+        key_of = _key_function(pattern, _root_key(plan, source))
         nfa = compile_pattern(pattern, program.source)
         operator = PatternOperator(
             nfa=nfa,
@@ -155,8 +192,34 @@ def build_plan(program: ast.Program, options: PlanOptions | None = None) -> Plan
 
 
 def _upstream(plan: Plan, name: str) -> list[Any]:
-    """The declarations records pass through to reach `name`: its views and its stream."""
-    return [*(v.decl for v in plan.chain(name)), plan.streams[plan.root_of(name)].decl]
+    """The declarations records pass through to reach `name`: its views and its streams."""
+    views = [v.decl for v in plan.upstream_views(name)]
+    return [*views, *(plan.streams[r].decl for r in plan.roots(name))]
+
+
+def _input_key(plan: Plan, view: ast.View) -> str | None:
+    """The stream `key` the records entering `view` carry: none from a join (pairs); a
+    union's when all its inputs carry the same one."""
+    match view.source:
+        case ast.JoinSource():
+            return None
+        case ast.UnionSource(inputs=inputs):
+            keys = {plan.key_of(i.text) for i in inputs}
+            return keys.pop() if len(keys) == 1 else None
+        case ast.SourceRef(name=name):
+            return plan.key_of(name.text)
+    return None
+
+
+def _root_key(plan: Plan, name: str) -> str | None:
+    """What a pattern without `partition by` reading `name` is keyed by: the key of the
+    stream(s) its records come from (none through a join)."""
+    while name in plan.views:
+        view = plan.views[name]
+        if not isinstance(view.decl.source, ast.SourceRef):
+            return _input_key(plan, view.decl)
+        name = view.source
+    return plan.streams[name].key_field
 
 
 def _fingerprint(program: ast.Program, decls: list[Any]) -> str:
@@ -204,11 +267,20 @@ def _build_views(
     if name in plan.views or name in plan.streams:
         return
     view = views[name]
-    if isinstance(view.source, ast.JoinSource):
-        raise _not_yet(view, "joins")
-    source = view.source.name.text
-    _build_views(source, views, models, plan, options)
     operators: list[Operator] = []
+    match view.source:
+        case ast.JoinSource(left=left, right=right):
+            names = [left.stream.text, right.stream.text]
+        case ast.UnionSource(inputs=union):
+            names = [i.text for i in union]
+        case ast.SourceRef(name=ref):
+            names = [ref.text]
+    inputs = [ViewInput(0, port, source) for port, source in enumerate(names)]
+    for source in names:
+        _build_views(source, views, models, plan, options)
+    source = names[0]
+    if len(names) > 1:
+        operators.append(_input_operator(view, names, plan, plan.source))
     ops = list(view.ops)
     i = 0
     while i < len(ops):
@@ -221,24 +293,29 @@ def _build_views(
             assert isinstance(aggregate, ast.AggregateOp), "the checker's rule"
             having = ops[i + 2] if i + 2 < len(ops) else None
             having = having if isinstance(having, ast.HavingOp) else None
-            root = plan.streams[plan.root_of(source)]
-            upstream = [o for v in plan.chain(source) for o in v.decl.ops]
+            nullable = frozenset().union(*(plan.streams[r].nullable for r in plan.roots(source)))
             operator: Operator = build_window_operator(
                 f"view:{name}/{len(operators)}:window",
                 op,
                 aggregate,
                 having,
-                _key_after([*upstream, *ops[:i]], root.key_field),
-                root.nullable,
+                _key_after(ops[:i], _input_key(plan, view)),
+                nullable,
                 name,
             )
             i += 3 if having is not None else 2
+        elif isinstance(op, ast.LookupOp):
+            operator = _lookup_operator(
+                f"view:{name}/{len(operators)}:lookup", view, op, names, plan
+            )
+            inputs.append(ViewInput(len(operators), 1, op.table.text))
+            i += 1
         else:
             operator = _operator(view, op, models, options)
             operator.name = f"view:{name}/{len(operators)}:{type(op).__name__[:-2].lower()}"
             i += 1
         operators.append(operator)
-    plan.views[name] = ViewPlan(view, name, source, operators)
+    plan.views[name] = ViewPlan(view, name, source, operators, inputs=inputs)
 
 
 def _key_after(ops: list[ast.ViewOp], key: str | None) -> str | None:
@@ -273,23 +350,73 @@ def _operator(
             return ScoreOperator.from_ast(
                 models[model.text], alias.text, options.base_dir, options.on_dead_letter
             )
-        case ast.LookupOp():
-            raise _not_yet(view, "lookups")
     raise UserError(f"view '{view.name.text}': unsupported operator")
 
 
-def _not_yet(view: ast.View, what: str) -> UserError:
-    return UserError(
-        f"view '{view.name.text}' (line {view.span.line}) uses {what}, which the runtime "
-        "cannot run yet (`gress check` warns about it)",
-        hint="run the patterns that do not read this view with --pattern NAME",
+def _input_operator(view: ast.View, names: list[str], plan: Plan, source: str) -> Operator:
+    """The first operator of a join or a union view: it reads all of the view's inputs."""
+    name = view.name.text
+    if isinstance(view.source, ast.JoinSource):
+        from gress_cep.operators.join import build_join
+
+        return build_join(f"view:{name}/0:join", name, view.source, names, source)
+    from gress_cep.operators.union import Union
+
+    fields: dict[str, None] = {}
+    for input_name in names:
+        fields.update(dict.fromkeys(_declared_fields(plan, input_name)))
+    return Union(f"view:{name}/0:union", name, names, list(fields))
+
+
+def _declared_fields(plan: Plan, name: str) -> list[str]:
+    """The fields a stream's schema declares (a view: those of its streams, when it only
+    filters them; else none known)."""
+    if name in plan.streams:
+        return [f.name.text for f in plan.streams[name].decl.schema or ()]
+    view = plan.views[name]
+    if isinstance(view.decl.source, ast.SourceRef) and all(
+        isinstance(op, ast.WhereOp) for op in view.decl.ops
+    ):
+        return _declared_fields(plan, view.source)
+    return []
+
+
+def _lookup_operator(
+    name: str,
+    view: ast.View,
+    op: ast.LookupOp,
+    names: list[str],
+    plan: Plan,
+) -> Operator:
+    """A lookup of `op.table`; `names` are the view's inputs (their lateness bounds how long
+    the table keeps old versions)."""
+    from gress_cep.operators.lookup import TemporalLookup
+
+    table = plan.streams.get(op.table.text)
+    if table is None:  # the checker's rule: a stream
+        raise UserError(f"view '{view.name.text}': '{op.table.text}' is not a stream")
+    if table.key_field is None:  # the checker's rule too, for files that skip checking
+        raise UserError(
+            f"view '{view.name.text}': stream '{table.name}' has no 'key' to look up by",
+            hint=f"declare its key: 'stream {table.name}' followed by 'key FIELD'",
+        )
+    lateness = max(plan.streams[r].lateness_ms for n in names for r in plan.roots(n))
+    return TemporalLookup(
+        name,
+        view.name.text,
+        [names[0], table.name],
+        op.on.text,
+        table.key_field,
+        table.time_field,
+        [f.name.text for f in table.decl.schema or ()],
+        lateness,
     )
 
 
-def _key_function(pattern: ast.Pattern, root: StreamPlan) -> Callable[[Record], Any]:
+def _key_function(pattern: ast.Pattern, root_key: str | None) -> Callable[[Record], Any]:
     """The partition key of an event: `partition by` fields, else the stream's key, else none."""
     if pattern.partition_by is None:
-        fields = [root.key_field] if root.key_field else []
+        fields = [root_key] if root_key else []
     else:
         fields = [f.text for f in pattern.partition_by]
     if not fields:

@@ -64,6 +64,15 @@ class WatermarkTracker:
             self._max[tuple(slot)] = mark
         self.current = state["current"]
 
+    def idle(self, now: float) -> bool:
+        """Every partition not finished has been idle for `idle_timeout` (and one is): what
+        reads this stream together with others (a join, a union) stops waiting for it."""
+        if self.finished:
+            return False
+        slots = [s for s in self._known if s[0] not in self._finished_inputs]
+        timeout, created = self.idle_timeout, self._created
+        return bool(slots) and all(now - self._active.get(s, created) >= timeout for s in slots)
+
     def advance(self, now: float | None = None) -> int:
         """Recompute the stream watermark (monotonic) and return it."""
         if self.finished:

@@ -110,6 +110,11 @@ class KeyedStateCache(Generic[V]):
         if self._tracking:
             self._touched.add(key)
 
+    def mark_dirty_all(self, keys: list[Any]) -> None:
+        self._dirty.update(keys)
+        if self._tracking:
+            self._touched.update(keys)
+
     def _track_recency(self) -> None:
         """Keep the eviction order only when eviction may come soon (see the module doc)."""
         self._tracking = len(self.data) > self.max_entries // 2
@@ -120,6 +125,14 @@ class KeyedStateCache(Generic[V]):
         self._dirty.discard(key)
         if self._written:
             self._deleted.add(key)
+
+    def remove_all(self, keys: list[Any]) -> None:
+        pop = self.data.pop
+        for key in keys:
+            pop(key, None)
+        self._dirty.difference_update(keys)
+        if self._written:
+            self._deleted.update(keys)
 
     def maybe_evict(self) -> int:
         """Between batches: bring `data` back to `max_entries` keys, and write the deletes of

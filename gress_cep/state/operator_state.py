@@ -30,8 +30,7 @@ restart:
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -40,7 +39,14 @@ from gress_cep.errors import UserError
 from gress_cep.state import data_codec
 from gress_cep.state.backend import StateBackend, WriteBatch
 from gress_cep.state.cache import KeyedStateCache
-from gress_cep.state.timers import TimerTable, deadline_bytes, sort_due
+from gress_cep.state.timers import (
+    DeadlineQueue,
+    TimerTable,
+    deadline_bytes,
+    in_order,
+    pairs,
+    slice_end,
+)
 
 V = TypeVar("V")
 
@@ -78,6 +84,14 @@ class KeyedState(Protocol[V]):
 
     def remove(self, key: Any) -> None: ...
 
+    def mark_dirty_all(self, keys: list[Any]) -> None:
+        """`mark_dirty` for many keys at once (per-window work: one call, not one per key)."""
+        ...
+
+    def remove_all(self, keys: list[Any]) -> None:
+        """`remove` for many keys at once."""
+        ...
+
     def disk_only(self) -> Iterator[tuple[bytes, Any, bytes]]:
         """(encoded key, key, encoded value) of keys on disk only, in encoded-key order."""
         ...
@@ -90,11 +104,20 @@ class Timers(Protocol):
 
     def register(self, deadline: int, key: Any) -> None: ...
 
+    def register_many(self, deadline: int, keys: Iterable[Any]) -> None:
+        """`register` for many keys at one deadline (windows that end together)."""
+        ...
+
     def cancel(self, deadline: int, key: Any) -> None: ...
 
     def pop_due(self, until: int, limit: int | None = None) -> list[tuple[int, Any]]:
         """Every timer with deadline <= until, in deadline order (ties: encoded-key order);
         with `limit`, the earliest (at least `limit`, and whole groups of equal deadlines)."""
+        ...
+
+    def pop_due_groups(self, until: int, limit: int | None = None) -> list[tuple[int, list[Any]]]:
+        """What `pop_due` returns, as (deadline, keys) groups: per-window work without a pair
+        per timer."""
         ...
 
 
@@ -132,6 +155,14 @@ class MemoryKeyed(Generic[V]):
     def remove(self, key: Any) -> None:
         self.data.pop(key, None)
 
+    def mark_dirty_all(self, keys: list[Any]) -> None:
+        return None
+
+    def remove_all(self, keys: list[Any]) -> None:
+        pop = self.data.pop
+        for key in keys:
+            pop(key, None)
+
     def disk_only(self) -> Iterator[tuple[bytes, Any, bytes]]:
         return iter(())
 
@@ -140,39 +171,28 @@ class MemoryKeyed(Generic[V]):
 
 
 class MemoryTimers:
-    """One deadline per (deadline, key) pair in a heap; a cancelled entry is skipped when it
-    surfaces. Due timers come in TimerTable's order."""
+    """Timers of a run without checkpoints: the queue TimerTable keeps in memory, alone.
+    Due timers come in TimerTable's order."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[int, int, Any]] = []
-        self._live: dict[tuple[int, Any], int] = {}  # pair -> registrations not cancelled
-        self._order = 0
+        self._queue = DeadlineQueue()
 
     def register(self, deadline: int, key: Any) -> None:
-        pair = (deadline, key)
-        if pair in self._live:
-            return  # registered twice: one timer
-        self._live[pair] = 1
-        self._order += 1
-        heapq.heappush(self._heap, (deadline, self._order, key))
+        self._queue.add(deadline, key)  # registered twice: one timer
+
+    def register_many(self, deadline: int, keys: Iterable[Any]) -> None:
+        self._queue.add_many(deadline, keys)
 
     def cancel(self, deadline: int, key: Any) -> None:
-        self._live.pop((deadline, key), None)
+        self._queue.discard(deadline, key)
 
     def pop_due(self, until: int, limit: int | None = None) -> list[tuple[int, Any]]:
-        heap, live = self._heap, self._live
+        return pairs(self.pop_due_groups(until, limit))
+
+    def pop_due_groups(self, until: int, limit: int | None = None) -> list[tuple[int, list[Any]]]:
         if limit is not None:
-            earliest = sorted(
-                d for d, _, k in heapq.nsmallest(limit, heap) if d <= until and (d, k) in live
-            )
-            if len(earliest) == limit:
-                until = earliest[-1]
-        due = []
-        while heap and heap[0][0] <= until:
-            deadline, _, key = heapq.heappop(heap)
-            if live.pop((deadline, key), None) is not None:
-                due.append((deadline, key))
-        return sort_due(due)
+            until = min(until, slice_end(self._queue.sizes_until(until), until, limit))
+        return in_order(self._queue.pop_until(until))
 
 
 class _CachedKeyed(KeyedStateCache[V]):
@@ -308,6 +328,7 @@ class SideOutputs:
     def __init__(self) -> None:
         self.timeouts: list[Record] = []
         self.dead_letters: list[DeadLetter] = []
+        self.late: list[Record] = []  # in the late output's form (runtime/pipeline.py)
 
 
 class OperatorContext:
@@ -379,6 +400,9 @@ class OperatorContext:
 
     def timeouts(self, records: list[Record]) -> None:
         self.sides.timeouts.extend(records)
+
+    def late(self, records: list[Record]) -> None:
+        self.sides.late.extend(records)
 
 
 class StateRegistry:

@@ -44,6 +44,8 @@ _ARGUMENT = {
     "score": "MODEL.onnx",
     "checkpoints": "DIR",
     "savepoint": "DIR",
+    "test": "FILE [TESTS]...",
+    "diff": "OLD NEW",
 }
 
 

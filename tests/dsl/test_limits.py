@@ -245,3 +245,133 @@ def test_random_nesting_never_fails_inside(atom: str, wraps: list[str], groups: 
     assert program is not None
     compiled = gress_cep.compile(text)
     list(compiled.run({"s": [{"k": 1, "ts": 1, "x": 2, "y": True}]}))
+
+
+# ---------------------------------------------------------------------- automaton size (E.29)
+STATES = "would have more than 10,000 states"
+SIZE_CASES = [
+    ("a{1000000}", pattern("a{1000000}", {"a": "x > 1"}), "a{1000000}"),
+    ("a{0,999999999}", pattern("a{0,999999999}", {"a": "x > 1"}), "a{0,999999999}"),
+    ("a{10000,}", pattern("a{10000,} -> b", {"a": "x > 1"}), "a{10000,}"),
+    (
+        "((a{100}){100}){100}",
+        pattern("((a{100}){100}){100}", {"a": "x > 1"}),
+        "((a{100}){100}){100}",
+    ),
+    ("((a)+)+ 16 deep", pattern("(" * 15 + "a+" + ")+" * 15, {"a": "x > 1"}), "(((((("),
+    (
+        "an & of 9 parts",
+        pattern("s -> (" + " & ".join("bcdefghij") + ")", {"s": "x > 1"}),
+        "(b & c &",
+    ),
+    (
+        "1000 variables each {11}",
+        pattern(" -> ".join(f"v{i}{{11}}" for i in range(1000)), {"v0": "x > 1"}),
+        "v",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "at"), [c[1:] for c in SIZE_CASES], ids=[c[0] for c in SIZE_CASES]
+)
+def test_an_automaton_beyond_the_state_limit_is_a_positioned_error(text: str, at: str) -> None:
+    """Counted loops and groups are unrolled: a bound that cannot be built is refused by the
+    check (and so by explain and detect) at the element being built, quickly and in little
+    memory, instead of hanging or running out of memory."""
+    _, diagnostics = diagnose(text, "t.gress")
+    errors = [d for d in diagnostics if d.severity == "error"]
+    assert len(errors) == 1 and STATES in errors[0].message, errors
+    assert errors[0].hint and "count(a)" in errors[0].hint
+    line = text.splitlines()[errors[0].span.line - 1]
+    assert line[errors[0].span.column - 1 :].startswith(at)
+
+
+@pytest.mark.parametrize("command", ["check", "explain", "detect"])
+def test_check_explain_and_detect_refuse_it_alike(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "t.gress"
+    path.write_text(pattern("a -> ((b{100}){100}){100}", {"a": "x > 1"}))
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"k": 1, "ts": 1, "x": 5}\n')
+    args = [command, str(path)]
+    if command == "detect":
+        args += ["-i", str(events), "-o", str(tmp_path / "o.jsonl")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    assert re.search(rf"t\.gress:7:16: error: pattern 'p' .*{STATES}", result.output)
+    assert "hint: use smaller counts" in result.output
+
+
+UNDER_THE_LIMIT = [
+    (
+        "1000 variables each {3}",
+        " -> ".join(f"v{i}{{3}}" for i in range(1000)),
+        {f"v{i}": f"x > {i}" for i in range(1000)},
+    ),
+    ("a{9998}", "a{9998}", {"a": "x > 1"}),
+    ("a{0,4990} -> b", "a{0,4990} -> b", {"a": "x > 1", "b": "x > 3"}),
+    ("((a{20}){20}){20}", "((a{20}){20}){20}", {"a": "x > 1"}),
+    ("((a)+)+ 12 deep", "(" * 11 + "a+" + ")+" * 11, {"a": "x > 1"}),
+    (
+        "999 alternatives in the middle",
+        "a -> (" + " | ".join(f"v{i}" for i in range(997)) + ") -> z",
+        {**{f"v{i}": f"x == {i}" for i in range(997)}, "a": "x == -1", "z": "x == -2"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("match", "conditions"),
+    [c[1:] for c in UNDER_THE_LIMIT],
+    ids=[c[0] for c in UNDER_THE_LIMIT],
+)
+def test_under_the_state_limit_the_kernel_builds_and_runs(
+    match: str, conditions: dict[str, str]
+) -> None:
+    """The largest automata the limit lets through build (the kernel dispatches to one
+    function per state beyond an if/elif chain Python can compile) and find their matches."""
+    text = pattern(match, conditions)
+    _assert_no_error(text)
+    events = [{"k": 1, "ts": t, "x": x} for t, x in enumerate([-1, 5, 5, -2], start=1)]
+    list(gress_cep.compile(text).run({"s": events}))
+
+
+def test_the_step_table_gives_the_same_matches_as_the_chain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The two forms of the kernel's step agree (the table is forced for a small automaton)."""
+    from gress_cep.nfa import kernel
+
+    text = (
+        pattern(
+            "a -> b{2,3} -> (c | d)+ -> e",
+            {"a": "x == 1", "b": "x == 2", "c": "x == 3", "d": "x == 4", "e": "x == 5"},
+        )
+        + "    skip no\n"
+    )
+    xs = [1, 2, 9, 2, 2, 3, 4, 3, 5, 1, 2, 2, 4, 5]
+    events = [{"k": 1, "ts": t, "x": x} for t, x in enumerate(xs, start=1)]
+    chained = list(gress_cep.compile(text).run({"s": events}))
+    monkeypatch.setattr(kernel, "MAX_CHAINED_STATES", 0)
+    assert list(gress_cep.compile(text).run({"s": events})) == chained
+    assert len(chained) > 3
+
+
+def test_the_docs_limits_table_gives_the_limits_the_code_has() -> None:
+    from gress_cep.nfa.compiler import MAX_NFA_STATES
+
+    text = (Path(__file__).parents[2] / "docs" / "language.md").read_text()
+    section = text[text.index("## Limits") : text.index("## Deviations")]
+    rows = {
+        cells[0]: cells[1]
+        for line in section.splitlines()
+        if line.startswith("| ") and len(cells := [c.strip() for c in line.split("|")[1:]]) > 2
+    }
+    assert rows["nesting of an expression"] == f"{MAX_EXPRESSION_DEPTH} levels"
+    assert rows["size of an expression"] == f"{MAX_EXPRESSION_SIZE:,} operators"
+    assert rows["groups inside groups in a `match`"] == f"{MAX_GROUP_DEPTH}"
+    assert rows["variables in a `match`"] == f"{MAX_PATTERN_VARIABLES:,}"
+    assert rows["states of a pattern's automaton"] == f"{MAX_NFA_STATES:,}"
+    assert rows["digits of a number literal"] == f"{MAX_NUMBER_DIGITS}"
+    assert rows["a duration"].startswith(f"`{MAX_DURATION_DAYS}d`")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import gress_cep
+from tests.conformance.docs_tables import found
 
 TEXT = (Path(__file__).parents[2] / "docs" / "language.md").read_text()
 SECTION = TEXT[TEXT.index("### 3.8 After-match skip") : TEXT.index("### 3.9 Output")]
@@ -53,16 +53,7 @@ def events_of(notation: str) -> list[dict[str, Any]]:
 
 def run(source: str, events: str) -> list[str]:
     """The matches of the one pattern in `source`, each as its events' ids in time order."""
-    program = gress_cep.compile(source)
-    (stream,) = re.findall(r"^stream (\w+)", source, re.MULTILINE)
-    found = []
-    for match in program.run({stream: events_of(events)}):
-        taken: list[dict[str, Any]] = []
-        for name, value in match.items():
-            if name not in ("pattern", "key", "start", "end"):
-                taken += value if isinstance(value, list) else [value]
-        found.append(" ".join(e["id"] for e in sorted(taken, key=lambda e: e["ts"])))
-    return found
+    return found(source, events_of(events))
 
 
 def with_skip(source: str, clause: str) -> str:

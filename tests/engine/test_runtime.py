@@ -123,7 +123,7 @@ def test_records_without_a_usable_time_go_to_the_dead_letters():
     assert reasons == [
         "not a record (a dict): str",
         "time field 'ts' missing",
-        "time field 'ts' not a time: 'not a time'",
+        "time field 'ts' not a time: \"not a time\"",
     ]
 
 
