@@ -174,6 +174,12 @@ def print_summary(
         )
         if unaccounted:
             err.print(f"[yellow]note:[/] pattern {r.name}: {unaccounted:,} records still in flight")
+        if r.aggregated:  # the rest of `records in`: taken in upstream, never reaching it
+            err.print(
+                f"[dim]note:[/] pattern {r.name}: {r.aggregated:,} of its records in were taken "
+                "in upstream (by a window, a join or a lookup's table) rather than processed",
+                highlight=False,
+            )
         if r.held:
             err.print(
                 f"[yellow]note:[/] pattern {r.name}: {r.held:,} records were waiting "
