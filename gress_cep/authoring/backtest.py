@@ -231,7 +231,9 @@ def run_backtest(
     one = merged(old, new) if share else None
     if one is not None:
         program, sides = one
-        pipeline = Pipeline(plan_of(program, "both"), sources)
+        plan = plan_of(program, "both")
+        plan.check_inputs(sources, reader=program.filename)
+        pipeline = Pipeline(plan, sources)
         for out in pipeline.rounds():
             take(out.matches, sides.__getitem__)
             noticed(out)
@@ -241,7 +243,9 @@ def run_backtest(
         return result
     tees = {stream: [TeeSource(s) for s in group] for stream, group in sources.items()}
     rounds = []
-    for index, plan in enumerate((plan_of(old, "old"), plan_of(new, "new"))):
+    for index, (program, side) in enumerate(((old, "old"), (new, "new"))):
+        plan = plan_of(program, side)
+        plan.check_inputs(sources, reader=program.filename)
         readers = {stream: [tee.branch(index) for tee in group] for stream, group in tees.items()}
         rounds.append(Pipeline(plan, readers).rounds())
     for old_out, new_out in _in_step(*rounds):

@@ -58,27 +58,30 @@ class Case:
 class TestFile:
     path: Path
     source: str
-    cases: list[Case]
-    problems: list[Diagnostic]  # the file's own mistakes (shape, names of its tables)
+    cases: list[Case] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)  # shape, names, fields
+    lines: list[str] = field(init=False)  # the source's lines, and the numbers of the
+    case_lines: list[int] = field(init=False)  # `[[case]]` headers: read once, for positions
+
+    def __post_init__(self) -> None:
+        self.lines = self.source.splitlines()
+        self.case_lines = [n for n, text in enumerate(self.lines, 1) if _CASE_HEADER.match(text)]
 
     @property
     def name(self) -> str:
         return str(self.path)
 
-    def render(self, problems: list[Diagnostic]) -> str:
-        return "\n".join(d.render(self.name, self.source) for d in problems)
+    def render(self) -> str:
+        """Its problems as `gress check` shows a pattern file's."""
+        return "\n".join(d.render(self.name, self.source) for d in self.problems)
 
     # ------------------------------------------------------------------ positions
-    def _case_lines(self) -> list[int]:
-        return [n for n, text in enumerate(self.source.splitlines(), 1) if _CASE_HEADER.match(text)]
-
     def span_of(self, case: Case | None, word: str | None = None, after: int = 0) -> ast.Span:
         """Where `word` is assigned (or opens a table) in `case`, at or after line `after`;
         the case's header when it is not found (or no word is asked for)."""
         if case is None:
             return ast.Span(1, 1, 1, 1)
-        lines = self.source.splitlines()
-        headers = self._case_lines()
+        lines, headers = self.lines, self.case_lines
         end = headers[case.index + 1] - 1 if case.index + 1 < len(headers) else len(lines)
         if word is not None:
             quoted = re.escape(word)
@@ -113,7 +116,7 @@ def read_test_file(path: Path) -> TestFile:
         raise UserError(f"test file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as err:
         raise UserError(f"cannot read test file {path}: {err}") from None
-    test_file = TestFile(path, source, [], [])
+    test_file = TestFile(path, source)
     try:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as err:
@@ -134,7 +137,7 @@ class _Shape:
 
     def __init__(self, test_file: TestFile) -> None:
         self.file = test_file
-        self.lines = test_file._case_lines()
+        self.lines = test_file.case_lines
 
     def error(
         self, case: Case | None, word: str | None, message: str, hint: str | None = None

@@ -17,7 +17,6 @@ from gress_cep.cli.stop_signals import StopSignals
 from gress_cep.connectors import ConnectorConfig, parse_kafka_config
 from gress_cep.connectors.base import DeadLetter
 from gress_cep.dsl import load_file
-from gress_cep.errors import UserError
 from gress_cep.runtime.durations import parse_duration_s
 from gress_cep.runtime.job import Job, JobSpec, Outputs
 from gress_cep.runtime.pipeline import RoundOutput
@@ -267,14 +266,7 @@ def command(
         ),
     )
     streams = input_specs(program, inputs)
-    needed = {r for p in plan.patterns.values() for r in plan.roots(p.source)}
-    needed |= {r for view in plan.output_views for r in plan.roots(view)}
-    missing = sorted(needed - {name for name, _ in streams})
-    if missing:
-        raise UserError(
-            f"no input for stream {', '.join(repr(m) for m in missing)}",
-            hint=f"add -i {missing[0]}=PATH (or kafka:TOPIC)",
-        )
+    plan.check_inputs(name for name, _ in streams)
     terminal = output == "-" and sys.stdout.isatty()
     spec = JobSpec(
         file=file,

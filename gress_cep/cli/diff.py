@@ -108,9 +108,6 @@ def command(
         return _plan(program, old if side == "old" else new)  # "both": one folder
 
     streams = input_specs(programs[1], inputs)
-    _check_inputs(
-        programs, [_plan(p, path) for p, path in zip(programs, (old, new), strict=True)], streams
-    )
     if out_dir is not None:
         _check_output(out_dir, streams)
     sources = _open(programs[1], streams, config)
@@ -178,21 +175,6 @@ def _plan(program: ast.Program, path: Path) -> Plan:
         return None  # a model's failures are dead letters of the run; counted there
 
     return build_plan(program, PlanOptions(base_dir=path.parent, on_dead_letter=no_model_failures))
-
-
-def _check_inputs(
-    programs: list[ast.Program], plans: list[Plan], streams: list[tuple[str, str]]
-) -> None:
-    given = {name for name, _ in streams}
-    for program, plan in zip(programs, plans, strict=True):
-        needed = {r for p in plan.patterns.values() for r in plan.roots(p.source)}
-        missing = sorted(needed - given)
-        if missing:
-            raise UserError(
-                f"no input for stream {', '.join(repr(m) for m in missing)} "
-                f"(read by {program.filename})",
-                hint=f"add -i {missing[0]}=PATH (or kafka:TOPIC)",
-            )
 
 
 def _check_output(out_dir: Path, streams: list[tuple[str, str]]) -> None:

@@ -68,7 +68,7 @@ def command(
         suite = SuiteReport(test_file.name, test_file.path.stem, [])
         suites.append(suite)
         if test_file.problems:
-            text = test_file.render(test_file.problems)
+            text = test_file.render()
             click.echo(click.style(f"ERROR {test_file.name}", fg="red", bold=True), err=True)
             click.echo(text, err=True)
             suite.error = text

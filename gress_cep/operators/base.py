@@ -82,6 +82,11 @@ class MultiInputOperator(Operator, Protocol):
         ...
 
 
+def view_dead_letter(view: str, record: Record, reason: str) -> DeadLetter:
+    """A record an operator of view `view` could not use: the reason names the view."""
+    return DeadLetter(None, f"view {view}: {reason}", f"view {view}", record)
+
+
 def is_multi_input(op: Operator) -> bool:
     return hasattr(op, "process_input")
 

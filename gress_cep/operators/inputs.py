@@ -12,8 +12,8 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
-from gress_cep.connectors.base import DeadLetter, Record
-from gress_cep.operators.base import Timed
+from gress_cep.connectors.base import Record
+from gress_cep.operators.base import Timed, view_dead_letter
 from gress_cep.runtime.watermarks import NO_WATERMARK
 from gress_cep.state.operator_state import OperatorContext, Restored
 
@@ -92,9 +92,7 @@ class MultiInput:
     def dead(self, record: Record, reason: str) -> None:
         self.dead_letters += 1
         assert self._ctx is not None, "open() comes first"
-        self._ctx.dead_letter(
-            DeadLetter(None, f"view {self.view}: {reason}", f"view {self.view}", record)
-        )
+        self._ctx.dead_letter(view_dead_letter(self.view, record, reason))
 
     # ------------------------------------------------------------------ state
     def _snapshot(self) -> Any:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from gress_cep.connectors.base import DeadLetter, Record
+from gress_cep.connectors.base import Record
 from gress_cep.connectors.validation import describe
 from gress_cep.dsl import ast
 from gress_cep.dsl.expressions import (
@@ -47,7 +47,7 @@ from gress_cep.operators.aggregates import (
     Accumulators,
     AggregateSpec,
 )
-from gress_cep.operators.base import Timed
+from gress_cep.operators.base import Timed, view_dead_letter
 from gress_cep.operators.ordering import EventTimeBuffer
 from gress_cep.state import data_codec
 from gress_cep.state.keys import encode_key
@@ -264,9 +264,7 @@ class WindowOperator:
     def _dead(self, record: Record, reason: str) -> None:
         self.dead_letters += 1
         assert self._ctx is not None, "open() comes first"
-        self._ctx.dead_letter(
-            DeadLetter(None, f"view {self.view}: {reason}", f"view {self.view}", record)
-        )
+        self._ctx.dead_letter(view_dead_letter(self.view, record, reason))
 
     def _rejected(self, record: Record, index: int, value: Any) -> None:
         """A record whose value aggregate `index` cannot take."""
@@ -405,13 +403,9 @@ class TimeWindows(WindowOperator):
             f"  start = end - {self.size}",
             f"  lo = start // {self.pane}",
             "  for k in group:",
-            "    v = get(k)",  # the state's dict; on a miss, the disk once something spilled
+            "    v = get(k)",
             "    if v is None:",
-            "        if not spilled:",
-            "            continue",
-            "        v = load(k)",
-            "        if v is None:",
-            "            continue",
+            "        continue",
             "    panes = v[2]",
             "    a = panes.pop(lo, None)",
             "    if panes:",
@@ -430,7 +424,7 @@ class TimeWindows(WindowOperator):
             "    append((end - 1, r))",
             "return filtered",
         ]
-        return self.acc.compile("close", "due, get, spilled, load, dirty, gone, append", body)
+        return self.acc.compile("close", "due, get, dirty, gone, append", body)
 
     def process(self, batch: list[Timed], now: float) -> list[Timed]:
         if not batch:
@@ -490,9 +484,7 @@ class TimeWindows(WindowOperator):
             gone: list[Any] = []
             filtered = self._close_tumbling(
                 self.timers.pop_due_groups(watermark, limit),
-                keys.data.get,
-                keys.spilled,
-                keys.load,
+                keys.get,
                 dirty.append,
                 gone.append,
                 out.append,

@@ -11,7 +11,7 @@ bring more: `ViewPlan.inputs` lists every input with the operator and port it fe
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,19 @@ class Plan:
             return [name]
         found = [r for i in self.views[name].inputs for r in self.roots(i.name)]
         return list(dict.fromkeys(found))
+
+    def check_inputs(self, given: Iterable[str], reader: str | None = None) -> None:
+        """A UserError naming the streams that the patterns and output views read but that
+        have no input among `given` (`reader`: the file, when the message must say which)."""
+        needed = {r for p in self.patterns.values() for r in self.roots(p.source)}
+        needed |= {r for view in self.output_views for r in self.roots(view)}
+        missing = sorted(needed - set(given))
+        if missing:
+            raise UserError(
+                f"no input for stream {', '.join(repr(m) for m in missing)}"
+                + (f" (read by {reader})" if reader else ""),
+                hint=f"add -i {missing[0]}=PATH (or kafka:TOPIC)",
+            )
 
     def upstream_views(self, name: str) -> list[ViewPlan]:
         """Every view whose records reach `name`, `name` included; inputs before readers."""

@@ -66,16 +66,15 @@ class DeadlineQueue:
         group.update(dict.fromkeys(keys))
         self.size += len(group) - before
 
-    def discard(self, deadline: int, key: Any) -> bool:
-        """False when the pair was not here."""
+    def discard(self, deadline: int, key: Any) -> None:
+        """Forget a pair (if it is here)."""
         group = self._groups.get(deadline)
         if group is None or key not in group:
-            return False
+            return
         del group[key]
         if not group:
             del self._groups[deadline]
         self.size -= 1
-        return True
 
     def __contains__(self, timer: tuple[int, Any]) -> bool:
         group = self._groups.get(timer[0])
