@@ -159,6 +159,13 @@ class _Shape:
         if not isinstance(cases, list) or not self.lines:
             if "case" in data:
                 self.error(None, None, "'case' must be written [[case]] (a list of tables)")
+            elif not data:  # an empty file tests nothing: most likely not what was meant
+                self.error(
+                    None,
+                    None,
+                    "the file holds no test case",
+                    hint='a case is a [[case]] table: name = "...", [case.input], [case.expect]',
+                )
             return
         seen: dict[str, int] = {}
         for index, table in enumerate(cases):

@@ -83,6 +83,8 @@ def command(
                 passed += 1
                 if not quiet:
                     click.echo(f"{click.style('PASS', fg='green', bold=True)} {case.name}")
+                    for note in outcome.notes:  # a dead letter is seldom what a case meant
+                        click.echo(f"    note: {note}")
                 suite.cases.append(CaseReport(case.name, outcome.seconds))
                 continue
             text = _failure_text(outcome, where)

@@ -269,3 +269,22 @@ def test_the_iot_readme_shows_what_gress_test_prints(monkeypatch: pytest.MonkeyP
     printed = gress_test("examples/iot/iot.gress").stdout
     readme = (EXAMPLES / "iot" / "README.md").read_text()
     assert f"$ gress test examples/iot/iot.gress\n{printed}```" in readme
+
+
+def test_an_empty_test_file_is_an_error(rules: Path) -> None:
+    rules.with_name("rules.test.toml").write_text("")
+    result = gress_test("rules.gress")
+    assert result.exit_code == 1
+    assert "rules.test.toml:1:1: error: the file holds no test case" in result.stderr
+
+
+def test_a_passing_case_still_shows_its_dead_letters(rules: Path) -> None:
+    case = PASSING.split("[[case]]")[3].replace("ts = 1714557600000", 'ts = "soon"')
+    rules.with_name("rules.test.toml").write_text(
+        "[[case]]" + case.replace('journey = [ { key = "c1", first = 1.0 } ]', "journey = []")
+    )
+    result = gress_test("rules.gress")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "PASS a journey that never finishes times out"
+    assert lines[1].startswith("    note: dead letter: ") and "(payments[0])" in lines[1]
