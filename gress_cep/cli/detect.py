@@ -17,6 +17,7 @@ from gress_cep.cli.stop_signals import StopSignals
 from gress_cep.connectors import ConnectorConfig, parse_kafka_config
 from gress_cep.connectors.base import DeadLetter
 from gress_cep.dsl import load_file
+from gress_cep.errors import UserError
 from gress_cep.runtime.durations import parse_duration_s
 from gress_cep.runtime.job import Job, JobSpec, Outputs
 from gress_cep.runtime.pipeline import RoundOutput
@@ -167,6 +168,28 @@ from gress_cep.runtime.plan import PlanOptions, build_plan
     help="Start from a savepoint (`gress savepoint`).",
 )
 @click.option(
+    "--watch",
+    is_flag=True,
+    help="Reload FILE when it changes (and on SIGHUP), keeping the state of unchanged "
+    "patterns and views; a broken file is reported and the job goes on with the rules it had.",
+)
+@click.option(
+    "--trace",
+    "trace",
+    multiple=True,
+    metavar="VALUE",
+    help="Show what each pattern's automaton did with every event of the key VALUE: the "
+    "conditions tried and their values, partial matches started, expired, dropped, matches "
+    "(repeatable; a=1,b=x for a key of several fields; '*': every key). Lines on a "
+    "terminal's stderr, else JSON Lines.",
+)
+@click.option(
+    "--trace-output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Write the --trace as JSON Lines to PATH (read it with gress explain --trace-file).",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -216,6 +239,9 @@ def command(
     state_cache_keys: int,
     buffer_cache_events: int,
     from_savepoint: Path | None,
+    watch: bool,
+    trace: tuple[str, ...],
+    trace_output: Path | None,
     quiet: bool | None,
     dry_run: bool,
 ) -> None:
@@ -248,23 +274,21 @@ def command(
         output_format=output_format,
     )
     pending_dead: list[DeadLetter] = []
-    plan = build_plan(
-        program,
-        PlanOptions(
-            patterns=list(patterns) or None,
-            views=list(views) or None,
-            max_runs_per_key=max_partial_matches,
-            idle_timeout_s=parse_duration_s(idle_timeout, "--idle-timeout"),
-            max_time_skew_ms=(
-                None
-                if max_time_skew.strip() == "off"
-                else round(parse_duration_s(max_time_skew, "--max-time-skew") * 1000)
-            ),
-            base_dir=file.parent,
-            # not `pending_dead.append`: DeadLetterCallback may be called with `letter=`
-            on_dead_letter=lambda letter: pending_dead.append(letter),
+    plan_options = PlanOptions(
+        patterns=list(patterns) or None,
+        views=list(views) or None,
+        max_runs_per_key=max_partial_matches,
+        idle_timeout_s=parse_duration_s(idle_timeout, "--idle-timeout"),
+        max_time_skew_ms=(
+            None
+            if max_time_skew.strip() == "off"
+            else round(parse_duration_s(max_time_skew, "--max-time-skew") * 1000)
         ),
+        base_dir=file.parent,
+        # not `pending_dead.append`: DeadLetterCallback may be called with `letter=`
+        on_dead_letter=lambda letter: pending_dead.append(letter),
     )
+    plan = build_plan(program, plan_options)
     streams = input_specs(program, inputs)
     plan.check_inputs(name for name, _ in streams)
     terminal = output == "-" and sys.stdout.isatty()
@@ -282,13 +306,19 @@ def command(
             else parse_duration_s(checkpoint_interval, "--checkpoint-interval")
         ),
         fresh=fresh,
-        allow_non_restored_state=allow_non_restored_state,
+        # --watch: a start after the file changed drops removed patterns' state, as a reload does
+        allow_non_restored_state=allow_non_restored_state or watch,
         max_keys_in_memory=state_cache_keys,
         max_events_in_memory=buffer_cache_events,
         from_savepoint=from_savepoint,
         terminal_output=terminal,
     )
     from gress_cep.state import open_backend  # rocksdict loads only when a job runs
+
+    if watch:
+        from gress_cep.runtime.reload import check_watchable
+
+        check_watchable(spec)
 
     if dry_run:  # the checks a run would make first, and a report instead of the run
         from gress_cep.runtime.preflight import preflight
@@ -297,7 +327,34 @@ def command(
             if not quiet:
                 err_console.print(line, highlight=False, soft_wrap=True)
         return
+    if group is not None:  # scale-out: a worker of the group (cli/group.py, docs/operations.md)
+        from gress_cep.cli.group import run_worker
+
+        for flag, given in [("--trace", trace or trace_output), ("--watch", watch),
+                            ("--metrics-port", metrics_port)]:  # fmt: skip
+            if given:
+                raise UserError(f"{flag} does not work with --group yet", hint=f"drop {flag}")
+
+        run_worker(spec, program, plan_options, open_backend, pending_dead, quiet=quiet)
+        return
+    if trace or trace_output:  # `--trace`: gress_cep/cli/trace_output.py, docs/cli.md
+        from gress_cep.cli.trace_output import start_trace
+
+        start_trace(plan, spec, trace, trace_output, quiet=quiet)
     job = Job(spec, program, plan, open_backend)
+    watched = None
+    if watch:  # swaps `job` for one of the new rules between rounds (cli/watch.py)
+        from gress_cep.cli.watch import Watch
+
+        watched = Watch(
+            job,
+            program,
+            plan,
+            lambda new: build_plan(new, plan_options),
+            lambda new: input_specs(new, inputs),
+            open_backend,
+            quiet=bool(quiet),
+        )
     for note in [] if quiet else job.notes:
         err_console.print(f"[dim]{note}[/]", highlight=False)
     show_progress = err_console.is_terminal if quiet is None else not quiet
@@ -309,10 +366,15 @@ def command(
         from gress_cep.runtime.metrics import Metrics  # prometheus_client: only when asked
 
         metrics = Metrics(job.pipeline, metrics_port, job.coordinator if job.stateful else None)
+    if watched is not None:
+        watched.follow(progress, metrics)
     started = time.monotonic()
-    signals = StopSignals(job.stop)  # Ctrl-C / SIGTERM: graceful; a second: at once
+    # Ctrl-C / SIGTERM: graceful; a second: at once
+    signals = StopSignals(watched.stop if watched is not None else job.stop)
     try:
-        for out in job.rounds():
+        for out in watched.rounds() if watched is not None else job.rounds():
+            if watched is not None:
+                job = watched.job  # a reload swaps it
             if pending_dead:  # model failures: their records are dead letters too
                 job.sinks.write(RoundOutput(dead_letters=list(pending_dead)))
                 pending_dead.clear()
@@ -333,6 +395,9 @@ def command(
             live.close()
         if metrics is not None:  # its last update reads the sources: before they close
             metrics.close()
+        if watched is not None:
+            job = watched.job  # the job of the rules that ran last
+            watched.restore_signal()
         job.close()
         signals.close()
     if quiet:  # -q: only errors, no summary

@@ -26,8 +26,20 @@ from gress_cep.runtime.durations import format_duration
 @click.option("--view", "views", multiple=True, help="Only these views (repeatable).")
 @click.option("--dot", "as_dot", is_flag=True, help="Write Graphviz DOT instead of a tree.")
 @click.option("--json", "as_json", is_flag=True, help="Write the plan as JSON.")
+@click.option(
+    "--trace-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Read a trace (gress detect --trace VALUE --trace-output PATH) against the automaton: "
+    "per state, the conditions tried and how often they failed, and why there was no match.",
+)
 def command(
-    file: Path, patterns: tuple[str, ...], views: tuple[str, ...], as_dot: bool, as_json: bool
+    file: Path,
+    patterns: tuple[str, ...],
+    views: tuple[str, ...],
+    as_dot: bool,
+    as_json: bool,
+    trace_file: Path | None,
 ) -> None:
     """Show each view's operators and the automaton each pattern compiles to.
 
@@ -41,6 +53,7 @@ def command(
       gress explain examples/fraud/fraud.gress
       gress explain rules.gress --dot | dot -Tsvg > rules.svg
       gress explain rules.gress --json | jq '.[0].states'
+      gress explain rules.gress --trace-file trace.jsonl --pattern card_testing
     """
     program, _ = load_file(file)
     all_patterns = program.of_type(ast.Pattern)
@@ -55,6 +68,9 @@ def command(
     ]
     chosen = [v for v in all_views if everything or v.name.text in views]
     text = SourceText(program.source)
+    if trace_file is not None:
+        _trace(trace_file, nfas, set(patterns), as_dot or as_json)
+        return
     if as_dot:
         sys.stdout.write(to_dot(nfas))
     elif as_json:
@@ -68,6 +84,25 @@ def command(
             console.print(_view_tree(view, text))
         for nfa in nfas:
             console.print(_tree(nfa))
+
+
+def _trace(path: Path, nfas: list[Nfa], patterns: set[str], other_format: bool) -> None:
+    """The trace's steps counted per pattern and key, against the automata (trace_report)."""
+    from gress_cep.cli.trace_report import analyse, read_trace, render
+    from gress_cep.errors import UserError
+
+    if other_format:
+        raise UserError(
+            "--trace-file is shown as a tree: it takes neither --dot nor --json",
+            hint="the trace file itself is JSON Lines (jq reads it)",
+        )
+    analyses = analyse(read_trace(path), patterns or None)
+    if not analyses:
+        which = f" of pattern {', '.join(sorted(patterns))}" if patterns else ""
+        raise UserError(f"--trace-file {path}: no step{which} in it")
+    by_name = {n.name: n for n in nfas}
+    for analysis in analyses:
+        console.print(render(analysis, by_name.get(analysis.pattern)))
 
 
 def _view_source(view: ast.View, text: SourceText) -> str:

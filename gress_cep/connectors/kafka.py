@@ -32,7 +32,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import (
@@ -70,7 +70,7 @@ log = logging.getLogger("gress.kafka")
 log.addHandler(logging.NullHandler())  # librdkafka's own retries are not the user's business
 
 # Group defaults that make a consumer group form in ~3 s instead of ~23 s (see docs/kafka.md).
-_GROUP_DEFAULTS = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
+GROUP_DEFAULTS = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
 
 # Errors that no waiting will fix; anything else is logged while librdkafka retries.
 _FATAL_CODES = {
@@ -80,6 +80,14 @@ _FATAL_CODES = {
     KafkaError._AUTHENTICATION,
     KafkaError.SASL_AUTHENTICATION_FAILED,
 }
+
+
+# A newer producer with the same transactional id took over: this one must give up its work.
+_FENCED = {KafkaError._FENCED, KafkaError.INVALID_PRODUCER_EPOCH, KafkaError.PRODUCER_FENCED}
+
+
+class Fenced(Exception):
+    """This process's transaction was fenced: another worker owns its partition now."""
 
 
 def client_config(config: ConnectorConfig) -> dict[str, Any]:
@@ -98,7 +106,7 @@ def client_config(config: ConnectorConfig) -> dict[str, Any]:
     return conf
 
 
-def _client(factory: type[Consumer] | type[Producer], conf: dict[str, Any]) -> Any:
+def kafka_client(factory: type[Consumer] | type[Producer], conf: dict[str, Any]) -> Any:
     try:
         return factory(conf)
     except KafkaException as err:
@@ -171,7 +179,7 @@ def _registry(
     return registry_client(url, registry_settings(config.kafka_config)), url
 
 
-def _value_decoder(
+def value_decoder(
     topic: str, stream: Stream | None, config: ConnectorConfig, validator: Validator | None
 ) -> ValueDecoder:
     fmt = value_format(topic, config)
@@ -185,6 +193,95 @@ def _value_decoder(
         return ConfluentDecoder(client, url, stream, validator, SCHEMA_TYPES[fmt])
     framed = ConfluentDecoder(client, url, stream, validator)
     return AutoDecoder(framed, f"kafka:{topic}", validator)
+
+
+def decode_messages(
+    description: str,
+    messages: list[Message],
+    decoder: ValueDecoder,
+    deletion: Callable[[Message], tuple[Record, int] | None] | None = None,
+) -> Batch:
+    """Consumed messages (no error events) as a Batch: decoded values, their partitions and
+    record times; what cannot be decoded, and null values, as dead letters naming
+    `description[partition]@offset`. With `deletion` (a lookup's table), a null value is the
+    record it returns, appended after the values of the batch."""
+    values: list[bytes] = []
+    partitions: list[int] = []
+    offsets: list[int] = []
+    stamps: list[int] = []
+    dead: list[DeadLetter] = []
+    deletions: list[tuple[Record, int, int, int]] = []  # tombstones of a lookup's table
+    for message in messages:
+        partition, offset = message.partition(), message.offset()
+        assert partition is not None and offset is not None  # a consumed record has both
+        value = message.value()
+        if value is None:
+            found = deletion(message) if deletion is not None else None
+            if found is not None:
+                deletions.append((found[0], partition, offset, found[1]))
+                continue
+            origin = f"{description}[{partition}]@{offset}"
+            dead.append(DeadLetter(None, "null value (a tombstone)", origin))
+            continue
+        values.append(value)
+        partitions.append(partition)
+        offsets.append(offset)
+        kind, stamp = message.timestamp()
+        stamps.append(int(time.time() * 1000) if kind == TIMESTAMP_NOT_AVAILABLE else stamp)
+    decoded = decoder.decode_all(values)
+    if decoded.failures:
+        dead += [
+            DeadLetter(
+                values[f.index],
+                f.reason,
+                f"{description}[{partitions[f.index]}]@{offsets[f.index]}",
+                f.record,
+            )
+            for f in decoded.failures
+        ]
+        kept = decoded.kept or []
+        partitions = [partitions[i] for i in kept]
+        stamps = [stamps[i] for i in kept]
+        offsets = [offsets[i] for i in kept]
+    records = decoded.records
+    if deletions:  # after the values of the poll (a deletion and an update of one key at
+        # the very same millisecond in one poll would swap: rare, and only then)
+        records = [*records, *(d[0] for d in deletions)]
+        partitions = [*partitions, *(d[1] for d in deletions)]
+        offsets = [*offsets, *(d[2] for d in deletions)]
+        stamps = [*stamps, *(d[3] for d in deletions)]
+    return Batch(
+        records,
+        partitions,
+        stamps,
+        dead,
+        lambda i: f"{description}[{partitions[i]}]@{offsets[i]}",
+    )
+
+
+def tombstone_record(stream: Stream | None, message: Message) -> tuple[Record, int] | None:
+    """The record a lookup table's tombstone stands for — its key (the message key, an int
+    when the schema says so) and its time — and the message time; None without a key field
+    or a message key."""
+    raw = message.key()
+    if stream is None or stream.key is None or raw is None:
+        return None
+    try:
+        key: Any = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    types = {f.name.text: f.type.text for f in stream.schema or ()}
+    if types.get(stream.key.text) == "int":
+        try:
+            key = int(key)
+        except ValueError:
+            return None
+    kind, stamp = message.timestamp()
+    stamp = int(time.time() * 1000) if kind == TIMESTAMP_NOT_AVAILABLE else stamp
+    record: Record = {stream.key.text: key}
+    if stream.time is not None:
+        record[stream.time.text] = stamp
+    return record, stamp
 
 
 class KafkaSource:
@@ -204,7 +301,7 @@ class KafkaSource:
         self.deletes = False
         self._stream = stream
         validator = Validator(stream) if stream is not None and stream.schema else None
-        self._decoder = _value_decoder(topic, stream, config, validator)
+        self._decoder = value_decoder(topic, stream, config, validator)
         conf = client_config(config)
         defaults = {
             "group.id": config.group or f"gress-{uuid.uuid4()}",
@@ -213,9 +310,9 @@ class KafkaSource:
             "enable.partition.eof": config.stop_at_end,
             # only what transactional producers committed (exactly-once pipelines)
             "isolation.level": "read_committed",
-            **(_GROUP_DEFAULTS if config.group else {}),
+            **(GROUP_DEFAULTS if config.group else {}),
         }
-        self._consumer: Consumer = _client(Consumer, {**defaults, **conf})
+        self._consumer: Consumer = kafka_client(Consumer, {**defaults, **conf})
         partitions = topic_partitions(self._consumer, topic, config)
         self._grouped = config.group is not None
         # cooperative rebalancing hands out partitions incrementally
@@ -277,12 +374,7 @@ class KafkaSource:
             messages = self._consumer.consume(max_records, timeout_s)
         except KafkaException as err:
             raise UserError(f"{self.description}: {err.args[0].str()}") from None
-        values: list[bytes] = []
-        partitions: list[int] = []
-        offsets: list[int] = []
-        stamps: list[int] = []
-        dead: list[DeadLetter] = []
-        deletions: list[tuple[Record, int, int, int]] = []  # tombstones of a lookup's table
+        kept: list[Message] = []
         for message in messages:
             error = message.error()
             if error is not None:
@@ -294,76 +386,13 @@ class KafkaSource:
             if self._stop_at_end and self._beyond_end(partition, offset):
                 continue
             self._next[partition] = offset + 1
-            value = message.value()
-            if value is None:
-                deletion = self._deletion(message) if self.deletes else None
-                if deletion is not None:
-                    deletions.append((deletion[0], partition, offset, deletion[1]))
-                    continue
-                origin = self._origin(partition, offset)
-                dead.append(DeadLetter(None, "null value (a tombstone)", origin))
-                continue
-            values.append(value)
-            partitions.append(partition)
-            offsets.append(offset)
-            kind, stamp = message.timestamp()
-            stamps.append(int(time.time() * 1000) if kind == TIMESTAMP_NOT_AVAILABLE else stamp)
-        decoded = self._decoder.decode_all(values)
-        if decoded.failures:
-            dead += [
-                DeadLetter(
-                    values[f.index],
-                    f.reason,
-                    self._origin(partitions[f.index], offsets[f.index]),
-                    f.record,
-                )
-                for f in decoded.failures
-            ]
-            kept = decoded.kept or []
-            partitions = [partitions[i] for i in kept]
-            stamps = [stamps[i] for i in kept]
-            offsets = [offsets[i] for i in kept]
-        records = decoded.records
-        if deletions:  # after the values of the poll (a deletion and an update of one key at
-            # the very same millisecond in one poll would swap: rare, and only then)
-            records = [*records, *(d[0] for d in deletions)]
-            partitions = [*partitions, *(d[1] for d in deletions)]
-            offsets = [*offsets, *(d[2] for d in deletions)]
-            stamps = [*stamps, *(d[3] for d in deletions)]
-        return Batch(
-            records,
-            partitions,
-            stamps,
-            dead,
-            lambda i: self._origin(partitions[i], offsets[i]),
+            kept.append(message)
+        return decode_messages(
+            self.description,
+            kept,
+            self._decoder,
+            (lambda m: tombstone_record(self._stream, m)) if self.deletes else None,
         )
-
-    def _deletion(self, message: Message) -> tuple[Record, int] | None:
-        """The record a lookup table's tombstone stands for — its key (the message key, an
-        int when the schema says so) and its time — and the message time; None without a key
-        field or a message key."""
-        stream, raw = self._stream, message.key()
-        if stream is None or stream.key is None or raw is None:
-            return None
-        try:
-            key: Any = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        types = {f.name.text: f.type.text for f in stream.schema or ()}
-        if types.get(stream.key.text) == "int":
-            try:
-                key = int(key)
-            except ValueError:
-                return None
-        kind, stamp = message.timestamp()
-        stamp = int(time.time() * 1000) if kind == TIMESTAMP_NOT_AVAILABLE else stamp
-        record: Record = {stream.key.text: key}
-        if stream.time is not None:
-            record[stream.time.text] = stamp
-        return record, stamp
-
-    def _origin(self, partition: int, offset: int) -> str:
-        return f"{self.description}[{partition}]@{offset}"
 
     def _beyond_end(self, partition: int, offset: int) -> bool:
         """True for a record past the partition's end at start (not returned, not consumed)."""
@@ -452,13 +481,14 @@ class KafkaTransaction:
     were committed, and resumes from exactly that checkpoint (docs/operations.md).
     """
 
-    def __init__(self, config: ConnectorConfig, transaction_id: str, marker_topic: str) -> None:
+    def __init__(
+        self, config: ConnectorConfig, transaction_id: str, marker_topic: str | None
+    ) -> None:
         self.group = f"gress-{transaction_id}"
-        self.marker = TopicPartition(marker_topic, 0)
         base = client_config(config)
         self._failed = 0
         self._first_failure = ""
-        self.producer: Producer = _client(
+        self.producer: Producer = kafka_client(
             Producer,
             {
                 "linger.ms": 10,
@@ -469,9 +499,13 @@ class KafkaTransaction:
                 # output ends from the reports of successful deliveries
             },
         )
-        self._consumer: Consumer = _client(
-            Consumer, {**base, "group.id": self.group, "enable.auto.commit": False}
-        )
+        # a scale-out task keeps its marker in its changelog instead (gress_cep.runtime.task)
+        self.marker = TopicPartition(marker_topic, 0) if marker_topic is not None else None
+        self._consumer: Consumer | None = None
+        if marker_topic is not None:
+            self._consumer = kafka_client(
+                Consumer, {**base, "group.id": self.group, "enable.auto.commit": False}
+            )
         try:
             # fences an earlier incarnation of this job and aborts its open transaction
             self.producer.init_transactions(config.connect_timeout_s * 3)
@@ -486,6 +520,7 @@ class KafkaTransaction:
 
     def committed_checkpoint(self) -> int | None:
         """The id of the newest checkpoint whose transaction was committed, if any."""
+        assert self._consumer is not None and self.marker is not None
         [tp] = self._consumer.committed([self.marker], timeout=10)
         return tp.offset if tp.offset >= 0 else None
 
@@ -501,7 +536,7 @@ class KafkaTransaction:
 
     def commit(self, checkpoint_id: int, offsets: dict[str, dict[str, Any]]) -> None:
         """Commit the open transaction with the input offsets and the checkpoint marker."""
-        self.flush()
+        assert self._consumer is not None and self.marker is not None
         parts = [TopicPartition(self.marker.topic, 0, checkpoint_id)]
         for position in offsets.values():
             topic = position.get("topic")
@@ -509,20 +544,29 @@ class KafkaTransaction:
                 continue
             for partition, offset in (position.get("offsets") or {}).items():
                 parts.append(TopicPartition(topic, int(partition), int(offset)))
+        self.commit_offsets(parts, self._consumer.consumer_group_metadata())
+
+    def commit_offsets(self, offsets: list[TopicPartition], group_metadata: Any) -> None:
+        """Flush, then commit the open transaction with `offsets` for the consumer group of
+        `group_metadata`, and open the next one."""
+        self.flush()
         try:
-            self.producer.send_offsets_to_transaction(
-                parts, self._consumer.consumer_group_metadata(), 30
-            )
+            if offsets:
+                self.producer.send_offsets_to_transaction(offsets, group_metadata, 30)
             self.producer.commit_transaction(30)
             self.producer.begin_transaction()
         except KafkaException as err:
-            raise UserError(f"cannot commit the Kafka transaction: {err.args[0].str()}") from None
+            error = err.args[0]
+            if error.code() in _FENCED:
+                raise Fenced(error.str()) from None
+            raise UserError(f"cannot commit the Kafka transaction: {error.str()}") from None
 
     def close(self) -> None:
         """Abort what was written after the last checkpoint (a resumed run writes it again)."""
         with contextlib.suppress(KafkaException):  # nothing open, or the broker is gone
             self.producer.abort_transaction(10)
-        self._consumer.close()
+        if self._consumer is not None:
+            self._consumer.close()
 
 
 RUN_HEADER = "gress.run"
@@ -554,11 +598,12 @@ class OutputLedger:
         conf = {
             **client_config(config),
             "group.id": f"gress-ledger-{uuid.uuid4()}",
+            "fetch.wait.max.ms": 10,  # reads to the end: a fetch that waits for more is lost time
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "isolation.level": "read_committed",
         }
-        consumer: Consumer = _client(Consumer, conf)
+        consumer: Consumer = kafka_client(Consumer, conf)
         try:
             partitions = topic_partitions(consumer, topic, config)
             if resume is None:
@@ -573,18 +618,32 @@ class OutputLedger:
             consumer.close()
 
     def _read_to_end(self, consumer: Consumer, starts: dict[int, int]) -> Iterator[Message]:
+        """Every committed record from `starts` to the high watermark each partition had when
+        first reached. Reading committed records stops at the first open transaction (of
+        another worker writing the same topic); what a fenced predecessor wrote may lie beyond
+        it, so the read waits until those transactions commit and the end is passed."""
         consumer.assign([TopicPartition(self.topic, p, o) for p, o in starts.items()])
         pending = set(starts)
+        target: dict[int, int] = {}  # partition -> the end to reach
         deadline = time.monotonic() + 60
         while pending and time.monotonic() < deadline:
-            for message in consumer.consume(1000, 0.5):
+            for message in consumer.consume(1000, 0.05):
                 error = message.error()
                 if error is None:
                     yield message
                 elif error.code() == KafkaError._PARTITION_EOF:
-                    pending.discard(message.partition())
+                    partition, offset = message.partition(), message.offset()
+                    assert partition is not None and offset is not None  # an EOF names both
+                    if partition not in target:
+                        tp = TopicPartition(self.topic, partition)
+                        target[partition] = consumer.get_watermark_offsets(tp, cached=True)[1]
+                    if offset >= target[partition]:
+                        pending.discard(partition)
         if pending:
-            raise UserError(f"kafka:{self.topic}: could not read the output back to its end")
+            raise UserError(
+                f"kafka:{self.topic}: could not read the output back to its end (a "
+                "transaction of another writer stayed open for 60 s)"
+            )
 
     def _current_ends(self, consumer: Consumer, partitions: list[int]) -> dict[int, int]:
         # the end as the fetch responses tell it (ListOffsets "latest" is not trusted)
@@ -653,7 +712,7 @@ class KafkaSink:
                 "on_delivery": self._delivered,
                 "delivery.report.only.error": True,  # successes need no Python callback
             }
-            self._producer = _client(Producer, conf)
+            self._producer = kafka_client(Producer, conf)
         topic_partitions(self._producer, topic, config)
         self._encoder: InferringEncoder | None = None
         fmt = value_format(topic, config, output=True)

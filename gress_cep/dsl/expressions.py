@@ -545,6 +545,37 @@ def uses_aggregates(node: ast.Expr, variables: set[str]) -> bool:
     return any(uses_aggregates(c, variables) for c in _children(node))
 
 
+def condition_reads(node: ast.Expr, variables: set[str]) -> list[ast.Expr]:
+    """The values a pattern condition reads, for `gress detect --trace` to show beside its
+    result (`amount`, `a.amount`, `first(failed).ip`, `payload.kind`, `count(small)`):
+    field references and pattern aggregates, each once, in the order they are written."""
+    found: dict[str, ast.Expr] = {}
+
+    def visit(n: ast.Expr) -> None:
+        if isinstance(n, ast.Ref):
+            if n.name not in variables:
+                found.setdefault(expression_text(n), n)
+            return
+        if isinstance(n, ast.Attr):
+            root: ast.Expr = n
+            while isinstance(root, ast.Attr):
+                root = root.obj
+            if isinstance(root, ast.Ref) or (
+                isinstance(root, ast.Call) and root.func in EVENT_AGGREGATES
+            ):
+                found.setdefault(expression_text(n), n)
+                return
+        if isinstance(n, ast.Call) and not is_scalar_call(n.func, len(n.args)):
+            if n.func not in EVENT_AGGREGATES:
+                found.setdefault(expression_text(n), n)
+            return
+        for child in _children(n):
+            visit(child)
+
+    visit(node)
+    return list(found.values())
+
+
 # ---------------------------------------------------------------------- the generator
 class _Generator:
     """AST -> Python source. `safe` selects the never-raising operator helpers."""
@@ -759,6 +790,21 @@ def compile_condition(
     """The condition of pattern variable `var`: f(candidate_event, partial_match) -> bool."""
     scope = ConditionScope(var, variables, slots, including_candidate)
     return _build(expr, scope, f"cond_{_identifier(var)}", as_bool=True)
+
+
+def compile_condition_value(
+    expr: ast.Expr,
+    var: str,
+    variables: set[str],
+    slots: SlotTable,
+    *,
+    including_candidate: bool = True,
+) -> Callable[[Record, Any], Any]:
+    """A value inside the condition of `var` (one of its `condition_reads`), as the condition
+    sees it: f(candidate_event, partial_match) -> value. For `--trace` only; `slots` must
+    already hold every aggregate the expression uses (it is part of a compiled condition)."""
+    scope = ConditionScope(var, variables, slots, including_candidate)
+    return _build(expr, scope, f"value_{_identifier(var)}", as_bool=False)
 
 
 def compile_match_expression(

@@ -23,6 +23,7 @@ element before it (DSL §3.1):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import deque
@@ -33,11 +34,13 @@ from gress_cep.dsl import ast
 from gress_cep.dsl.expressions import (
     SlotTable,
     compile_condition,
+    compile_condition_value,
     compile_slot_update,
+    condition_reads,
     uses_aggregates,
 )
 from gress_cep.dsl.source_text import SourceText
-from gress_cep.nfa.model import TRUE, Cond, Nfa, State, cond_and, cond_any, cond_not
+from gress_cep.nfa.model import TRUE, Cond, Nfa, Read, State, cond_and, cond_any, cond_not
 
 _STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
@@ -150,7 +153,8 @@ class NfaCompiler:
             else:
                 fn = compile_condition(cond.expr, var, self.var_set, self.slots)
                 needs = uses_aggregates(cond.expr, self.var_set)
-                self._take_conds[var] = Cond(self.text(cond.expr), fn, needs)
+                reads = self._reads(cond.expr, var, including_candidate=True)
+                self._take_conds[var] = Cond(self.text(cond.expr), fn, needs, reads)
         return self._take_conds[var]
 
     def until_cond(self, quant: ast.Quantifier, var: str | None) -> Cond | None:
@@ -161,7 +165,28 @@ class NfaCompiler:
             quant.until, owner, self.var_set, self.slots, including_candidate=False
         )
         return Cond(
-            f"until {self.text(quant.until)}", fn, uses_aggregates(quant.until, self.var_set)
+            f"until {self.text(quant.until)}",
+            fn,
+            uses_aggregates(quant.until, self.var_set),
+            self._reads(quant.until, owner, including_candidate=False),
+        )
+
+    def _reads(self, expr: ast.Expr, var: str, including_candidate: bool) -> tuple[Read, ...]:
+        """What a condition reads, each compiled only when a trace asks for it."""
+        variables = frozenset(self.var_set)
+        return tuple(
+            Read(
+                self.text(node),
+                functools.partial(
+                    compile_condition_value,
+                    node,
+                    var,
+                    set(variables),
+                    self.slots,
+                    including_candidate=including_candidate,
+                ),
+            )
+            for node in condition_reads(expr, self.var_set)
         )
 
     def text(self, node: ast.Expr) -> str:

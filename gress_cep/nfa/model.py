@@ -25,16 +25,28 @@ StateKind = Literal["normal", "final", "pending"]
 
 
 @dataclass(slots=True, frozen=True)
+class Read:
+    """A value a condition reads (`amount`, `a.amount`, `count(small)`), shown beside the
+    condition's result by `gress detect --trace`. `value` compiles it on demand, so that a
+    job without a trace compiles nothing more."""
+
+    text: str
+    value: Callable[[], Callable[[Record, Any], Any]]
+
+
+@dataclass(slots=True, frozen=True)
 class Cond:
     """An edge condition: f(event, partial_match) -> bool, with its text for `gress explain`.
 
     `fn` is None for the always-true condition. `needs_run` is False when the condition looks
-    at the event only (no earlier variable, no aggregate).
+    at the event only (no earlier variable, no aggregate). `reads`: the values it reads, for
+    `--trace`.
     """
 
     text: str
     fn: CondFn | None
     needs_run: bool = False
+    reads: tuple[Read, ...] = field(default=(), compare=False)
 
     def __call__(self, event: Record, run: Any) -> bool:
         return True if self.fn is None else self.fn(event, run)
@@ -63,7 +75,7 @@ def cond_not(c: Cond) -> Cond:
     fn = c.fn
     negated: CondFn = lambda e, r: not fn(e, r)  # noqa: E731
     negated.__gress_negates__ = fn  # type: ignore[attr-defined]  # the kernel reuses fn's result
-    return Cond(f"not ({c.text})", _with_inline(negated, "not ({})", fn), c.needs_run)
+    return Cond(f"not ({c.text})", _with_inline(negated, "not ({})", fn), c.needs_run, c.reads)
 
 
 def cond_and(a: Cond, b: Cond) -> Cond:
@@ -77,6 +89,7 @@ def cond_and(a: Cond, b: Cond) -> Cond:
         f"({a.text}) and ({b.text})",
         _with_inline(both, "({}) and ({})", fa, fb),
         a.needs_run or b.needs_run,
+        _merge_reads(a, b),
     )
 
 
@@ -89,7 +102,14 @@ def cond_or(a: Cond, b: Cond) -> Cond:
         f"({a.text}) or ({b.text})",
         _with_inline(either, "({}) or ({})", fa, fb),
         a.needs_run or b.needs_run,
+        _merge_reads(a, b),
     )
+
+
+def _merge_reads(a: Cond, b: Cond) -> tuple[Read, ...]:
+    """Each read once (the same condition twice reads the same values)."""
+    seen = {id(r) for r in a.reads}
+    return a.reads + tuple(r for r in b.reads if id(r) not in seen)
 
 
 def cond_any(conds: list[Cond]) -> Cond:

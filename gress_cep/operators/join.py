@@ -36,13 +36,15 @@ from gress_cep.state.operator_state import KeyedState, OperatorContext, Restored
 _MISSING = object()
 _KEY_TYPES = (str, int, float, bytes)  # what a key's parts may be (bool is an int)
 LEFT, RIGHT = 0, 1
-# A key's state: [left times, left entries, right times, right entries, armed]: each side's
-# records in time order (times apart, so that bisection runs in C), an entry being
-# [record, matched]; `armed` is the deadline of the key's one timer (its earliest record's
-# time + D + 1; a timer found not equal to it was replaced by an earlier one).
-TIMES, ENTRIES = (0, 2), (1, 3)
-ARMED = 4
-RECORD, MATCHED = 0, 1
+# A key's state: [left times, left records, right times, right records, armed, left matched]:
+# each side's records in time order (times apart, so that bisection runs in C); `armed` is
+# the deadline of the key's one timer (its earliest record's time + D + 1; a timer found not
+# equal to it was replaced by an earlier one); `left matched` is, in a left join only, a flag
+# per left record (it met a partner), parallel to its records: an inner join keeps no flag
+# (version 1 kept [record, matched] per record of both sides: a list each).
+TIMES, RECORDS = (0, 2), (1, 3)
+ARMED, MATCHED = 4, 5
+STATE_VERSION = 2
 
 
 class _KeyPart:
@@ -90,20 +92,29 @@ class IntervalJoin(MultiInput):
 
     def open(self, ctx: OperatorContext) -> None:
         super().open(ctx)
-        self.keys = ctx.keyed("sides", StateCodec(1, data_codec.dumps, data_codec.loads))
+        self.keys = ctx.keyed(
+            "sides", StateCodec(STATE_VERSION, data_codec.dumps, data_codec.loads)
+        )
         self.timers = ctx.timers()
 
     # ------------------------------------------------------------------ records
     def process_input(self, port: int, batch: list[Timed], now: float) -> list[Timed]:
         batch = self.on_time(port, batch)
         out: list[Timed] = []
+        append = out.append
         keys, within, condition = self.keys, self.within, self.condition
+        register = self.timers.register
         data = keys.data
         a, b = self.aliases
-        own_times, own_entries = TIMES[port], ENTRIES[port]
-        other_times, other_entries = TIMES[1 - port], ENTRIES[1 - port]
+        own_times, own_records = TIMES[port], RECORDS[port]
+        other_times, other_records = TIMES[1 - port], RECORDS[1 - port]
+        is_left = port == LEFT
+        flags = self.left  # a left join: keep whether each left record met a partner
         fast = self.fast_fields[port]
-        taken = 0
+        # the keys of this batch: their state, looked up once per batch (and marked dirty
+        # once, at the end: nothing reads the dirty marks before the batch is done)
+        seen: dict[Any, list[Any]] = {}
+        taken = pairs = 0
         for ts, record in batch:
             key = record.get(fast, _MISSING) if fast is not None else _MISSING
             if type(key) is not str and type(key) is not int:
@@ -113,50 +124,61 @@ class IntervalJoin(MultiInput):
                 if key is None:  # null never equals anything (SQL): no partner, ever
                     taken += 1
                     self.null_keys += 1
-                    if port == LEFT and self.left:
+                    if is_left and flags:
                         self.unmatched += 1
-                        out.append((ts, {a: record, b: None}))
+                        append((ts, {a: record, b: None}))
                     continue
             taken += 1
-            sides = data.get(key)
-            if sides is None and keys.spilled:
-                sides = keys.load(key)
+            sides = seen.get(key)
             if sides is None:
-                sides = [[], [], [], [], None]
-                keys.put(key, sides)
-            else:
-                keys.mark_dirty(key)
-            entry = [record, False]
+                sides = data.get(key)
+                if sides is None and keys.spilled:
+                    sides = keys.load(key)
+                if sides is None:
+                    sides = [[], [], [], [], None, []]
+                    keys.put(key, sides)
+                seen[key] = sides
+            met = False
             times = sides[other_times]
             if times:
                 lo = bisect_left(times, ts - within)
                 hi = bisect_right(times, ts + within, lo)
-                entries = sides[other_entries]
-                for i in range(lo, hi):
-                    partner = entries[i]
-                    if port == LEFT:
-                        pair = {a: record, b: partner[RECORD]}
-                    else:
-                        pair = {a: partner[RECORD], b: record}
-                    if condition is not None and not condition(pair):
-                        continue
-                    self.pairs += 1
-                    entry[MATCHED] = partner[MATCHED] = True
-                    out.append((max(ts, times[i]), pair))
+                if lo < hi:
+                    partners = sides[other_records]
+                    for i in range(lo, hi):
+                        if is_left:
+                            pair = {a: record, b: partners[i]}
+                        else:
+                            pair = {a: partners[i], b: record}
+                        if condition is not None and not condition(pair):
+                            continue
+                        met = True
+                        if flags and not is_left:
+                            sides[MATCHED][i] = True
+                        t = times[i]
+                        append((t if t > ts else ts, pair))
+                        pairs += 1
             times = sides[own_times]
-            if not times or times[-1] <= ts:
+            if times and times[-1] <= ts:  # in order (the common case): it is not the earliest
                 times.append(ts)
-                sides[own_entries].append(entry)
-            else:  # after equal times: arrival order among them
-                at = bisect_right(times, ts)
-                times.insert(at, ts)
-                sides[own_entries].insert(at, entry)
-            deadline = ts + within + 1
-            armed = sides[ARMED]
-            if armed is None or deadline < armed:
-                sides[ARMED] = deadline
-                self.timers.register(deadline, key)
+                sides[own_records].append(record)
+                if flags and is_left:
+                    sides[MATCHED].append(met)
+                continue
+            at = bisect_right(times, ts)  # after equal times: arrival order among them
+            times.insert(at, ts)
+            sides[own_records].insert(at, record)
+            if flags and is_left:
+                sides[MATCHED].insert(at, met)
+            if at == 0:  # its side's earliest record: maybe the key's, whose timer is armed
+                deadline = ts + within + 1
+                armed = sides[ARMED]
+                if armed is None or deadline < armed:
+                    sides[ARMED] = deadline
+                    register(deadline, key)
+        keys.mark_dirty_all(list(seen))
         self.taken[port] += taken
+        self.pairs += pairs
         return out
 
     def _key(self, port: int, record: Record) -> Any:
@@ -207,32 +229,44 @@ class IntervalJoin(MultiInput):
         unmatched A records then, in time order, then key order, then arrival order —
         whatever the batches and restarts were."""
         keys, within, left = self.keys, self.within, self.left
+        get, register = keys.get, self.timers.register
         horizon = watermark - within - 1  # records at or before it leave
         unmatched: list[tuple[int, bytes, int, Record]] = []  # (time, key, arrival, record)
-        for deadline, key in self.timers.pop_due(watermark):
-            sides = keys.get(key)
-            if sides is None or sides[ARMED] != deadline:
-                continue  # armed again earlier since: this timer is stale
-            for side in (LEFT, RIGHT):
-                times, entries = sides[TIMES[side]], sides[ENTRIES[side]]
-                cut = bisect_right(times, horizon)
-                if not cut:
-                    continue
-                if side == LEFT and left:
-                    encoded = encode_key(key)
-                    unmatched += [
-                        (times[n], encoded, n, e[RECORD])
-                        for n, e in enumerate(entries[:cut])
-                        if not e[MATCHED]
-                    ]
-                del times[:cut], entries[:cut]
-            earliest = [t[0] for t in (sides[TIMES[LEFT]], sides[TIMES[RIGHT]]) if t]
-            if earliest:
-                sides[ARMED] = min(earliest) + within + 1
-                self.timers.register(sides[ARMED], key)
-                keys.mark_dirty(key)
-            else:
-                keys.remove(key)
+        kept: list[Any] = []  # keys that still hold records: dirty
+        gone: list[Any] = []  # ... and keys that hold none any more
+        for deadline, group in self.timers.pop_due_groups(watermark):
+            for key in group:
+                sides = get(key)
+                if sides is None or sides[ARMED] != deadline:
+                    continue  # armed again earlier since: this timer is stale
+                left_times, right_times = sides[0], sides[2]
+                cut = bisect_right(left_times, horizon)
+                if cut:
+                    if left:
+                        encoded = encode_key(key)
+                        flags = sides[MATCHED]
+                        unmatched += [
+                            (left_times[n], encoded, n, sides[1][n])
+                            for n in range(cut)
+                            if not flags[n]
+                        ]
+                        del flags[:cut]
+                    del left_times[:cut], sides[1][:cut]
+                cut = bisect_right(right_times, horizon)
+                if cut:
+                    del right_times[:cut], sides[3][:cut]
+                if left_times or right_times:
+                    if not right_times or (left_times and left_times[0] < right_times[0]):
+                        earliest = left_times[0]
+                    else:
+                        earliest = right_times[0]
+                    sides[ARMED] = earliest + within + 1
+                    register(earliest + within + 1, key)
+                    kept.append(key)
+                else:
+                    gone.append(key)
+        keys.mark_dirty_all(kept)
+        keys.remove_all(gone)
         if not unmatched:
             return []
         unmatched.sort(key=lambda u: u[:3])

@@ -69,43 +69,58 @@ class TemporalLookup(MultiInput):
     def process_input(self, port: int, batch: list[Timed], now: float) -> list[Timed]:
         batch = self.on_time(port, batch)
         if port == MAIN:
-            waiting = []
-            for item in batch:
-                if self.on in item[1]:
-                    waiting.append(item)
-                else:
-                    self.dead(item[1], f"the record has no '{self.on}', which it looks up by")
+            on = self.on
+            waiting = [item for item in batch if on in item[1]]
+            if len(waiting) < len(batch):
+                for _, record in batch:
+                    if on not in record:
+                        self.dead(record, f"the record has no '{on}', which it looks up by")
             self.buffer.add(waiting)
             return []
-        for ts, record in batch:
-            self._version(ts, record)
+        self._versions(batch)
         return []
 
-    def _version(self, ts: int, record: Record) -> None:
-        """A table record: a new version of its key's row (None: deleted) from `ts` on."""
-        key = record.get(self.table_key)
-        if key is None or not isinstance(key, _KEY_TYPES):
-            what = "no" if key is None else "a bad"
-            self.dead(record, f"the table record has {what} '{self.table_key}', its key")
-            return
-        self.rows += 1
-        skip = (self.table_key, self.table_time)
-        deleted = all(value is None for name, value in record.items() if name not in skip)
-        versions = self.table.get(key)
-        if versions is None:
-            versions = [[], []]
-            self.table.put(key, versions)
-        else:
-            self.table.mark_dirty(key)
-        times, rows = versions
-        if not times or times[-1] <= ts:
-            times.append(ts)
-            rows.append(None if deleted else record)
-        else:
-            at = bisect_right(times, ts)  # after the equal times: it came last
-            times.insert(at, ts)
-            rows.insert(at, None if deleted else record)
-        self._prune(key, versions)
+    def _versions(self, batch: list[Timed]) -> None:
+        """Table records: each a new version of its key's row (None: deleted) from its time on.
+        The keys' state is marked dirty once per batch, and pruned after that (pruning keeps
+        what is at the horizon or later, and every record here is: pruning once at the end
+        leaves what pruning after each record would)."""
+        table, key_field, time_field = self.table, self.table_key, self.table_time
+        data, spilled = table.data, table.spilled
+        horizon = self.watermark - self.lateness
+        changed: dict[Any, list[list[Any]]] = {}
+        for ts, record in batch:
+            key = record.get(key_field)
+            if key is None or not isinstance(key, _KEY_TYPES):
+                what = "no" if key is None else "a bad"
+                self.dead(record, f"the table record has {what} '{key_field}', its key")
+                continue
+            # deleted: every field but the key and the time is null or absent. Counted in C:
+            # the fields that are not None, less the key (never None here) and the time.
+            fields = len(record) - list(record.values()).count(None) - 1
+            if time_field is not None and record.get(time_field) is not None:
+                fields -= 1
+            row = record if fields else None
+            versions = data.get(key)
+            if versions is None and spilled:
+                versions = table.load(key)
+            if versions is None:
+                versions = [[], []]
+                table.put(key, versions)
+            times, rows = versions
+            if not times or times[-1] <= ts:
+                times.append(ts)
+                rows.append(row)
+            else:
+                at = bisect_right(times, ts)  # after the equal times: it came last
+                times.insert(at, ts)
+                rows.insert(at, row)
+            changed[key] = versions
+            self.rows += 1
+        table.mark_dirty_all(list(changed))
+        for key, (times, _) in changed.items():
+            if len(times) > 1 and times[1] < horizon:  # (in _prune, without a call per key)
+                self._prune(key, changed[key])
 
     def _prune(self, key: Any, versions: list[list[Any]]) -> None:
         """Versions older than the watermark minus the lateness, but the latest of them."""
@@ -144,9 +159,12 @@ class TemporalLookup(MultiInput):
         outdated: dict[Any, list[list[Any]]] = {}  # pruned after: `ready` may need them still
         for ts, record in ready:
             key = record[on]
-            versions = data.get(key) if isinstance(key, _KEY_TYPES) else None
-            if versions is None and spilled and isinstance(key, _KEY_TYPES):
-                versions = table.load(key)
+            if type(key) is str or isinstance(key, _KEY_TYPES):
+                versions = data.get(key)
+                if versions is None and spilled:
+                    versions = table.load(key)
+            else:
+                versions = None
             row = None
             if versions:
                 times = versions[0]

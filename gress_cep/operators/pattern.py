@@ -62,6 +62,10 @@ class PatternOperator:
     _finishing: Iterator[list[Timed]] | None = None  # finish(): the slices still to process
     _ctx: OperatorContext | None = None
     _keys: KeyedState[Any] | None = None
+    # `gress detect --trace`: a gress_cep.nfa.trace.PatternTracer, which then takes the
+    # events (its keys' it steps itself, the others it passes to the kernel); None: the
+    # kernel takes them all, with no tracing code on the way
+    tracer: Any = None
 
     def __post_init__(self) -> None:
         self.name = f"pattern:{self.nfa.name}"
@@ -144,7 +148,10 @@ class PatternOperator:
         }
 
     def _run(self, ready: list[Timed], matches: list[Completed], timeouts: list[Completed]) -> None:
-        self._seq = self.matcher.feed(ready, self.key_of, self._seq, matches, timeouts)
+        if self.tracer is None:  # once per slice of events, never per event
+            self._seq = self.matcher.feed(ready, self.key_of, self._seq, matches, timeouts)
+        else:
+            self._seq = self.tracer.feed(ready, self.key_of, self._seq, matches, timeouts)
         self.counters.processed += len(ready)
 
     # ------------------------------------------------------------------ state

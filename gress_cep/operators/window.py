@@ -394,7 +394,9 @@ class TimeWindows(WindowOperator):
     def _compile_close(self) -> Callable[..., int]:
         """Closing due tumbling windows, inline (a window is one pane; this is per-window
         work, as much of a run as adding the records when windows are thin): the key's
-        state, its pane, the output record and `having`. Returns the windows `having` drops."""
+        state (from the cache's dict, as the feed reads it; only a key not in memory costs
+        a call, of KeyedState.get), its pane, the output record and `having`. Returns the
+        windows `having` drops."""
         having = self.having is not None
         self.acc.namespace["_having"] = self.having
         body = [
@@ -403,8 +405,10 @@ class TimeWindows(WindowOperator):
             f"  start = end - {self.size}",
             f"  lo = start // {self.pane}",
             "  for k in group:",
-            "    v = get(k)",
+            "    v = in_memory(k)",
             "    if v is None:",
+            "      v = get(k)",
+            "      if v is None:",
             "        continue",
             "    panes = v[2]",
             "    a = panes.pop(lo, None)",
@@ -424,7 +428,7 @@ class TimeWindows(WindowOperator):
             "    append((end - 1, r))",
             "return filtered",
         ]
-        return self.acc.compile("close", "due, get, dirty, gone, append", body)
+        return self.acc.compile("close", "due, in_memory, get, dirty, gone, append", body)
 
     def process(self, batch: list[Timed], now: float) -> list[Timed]:
         if not batch:
@@ -484,6 +488,7 @@ class TimeWindows(WindowOperator):
             gone: list[Any] = []
             filtered = self._close_tumbling(
                 self.timers.pop_due_groups(watermark, limit),
+                keys.data.get,
                 keys.get,
                 dirty.append,
                 gone.append,

@@ -2,8 +2,10 @@
 
 `GRESS_FAULT=checkpoint-3@2` kills the process the 2nd time it reaches the point
 `checkpoint-3` (after the checkpoint is durable, before its commit). The points are the steps
-of the checkpoint protocol (`checkpoint-1` .. `checkpoint-4`) and `restore` (state restored,
-nothing processed yet). Without the variable this costs one dictionary lookup per point.
+of the checkpoint protocol (`checkpoint-1` .. `checkpoint-4`), `restore` (state restored,
+nothing processed yet) and `reload` (a reload of the pattern file, --watch: the old rules
+checkpointed and closed, the new ones not opened yet). Without the variable this costs one
+dictionary lookup per point.
 """
 
 from __future__ import annotations

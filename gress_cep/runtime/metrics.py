@@ -26,6 +26,7 @@ files). Kafka partitions are summed per input, not labelled.
 | gress_checkpoint_duration_seconds | histogram | |
 | gress_model_scoring_seconds | histogram | model, variant |
 | gress_kafka_consumer_lag | gauge | stream, input |
+| gress_reloads_total | counter | result (ok, refused) |
 
 and, as before, per pattern the gauges gress_records_in, gress_records_processed,
 gress_matches, gress_timeouts, gress_late_records, gress_dead_letters, gress_filtered_records,
@@ -108,6 +109,8 @@ class Metrics:
             buckets=SCORING_BUCKETS,
             registry=self.registry,
         )
+        # reloads of the pattern file (--watch, SIGHUP), by result: the watch shares this dict
+        self.reloads = {"ok": 0, "refused": 0}
         self._checkpoints_seen = 0
         self._state_size = 0
         self._latencies_seen: dict[int, int] = {}  # id of a VariantStats -> samples observed
@@ -176,6 +179,14 @@ class Metrics:
             "gress_checkpoints", "Checkpoints taken by this run", self._checkpoints_seen
         )
         yield checkpoints
+        reloads = CounterMetricFamily(
+            "gress_reloads",
+            "Reloads of the pattern file (--watch, SIGHUP): ok, or refused (the old rules run on)",
+            labels=["result"],
+        )
+        for result, count in self.reloads.items():
+            reloads.add_metric([result], count)
+        yield reloads
         yield GaugeMetricFamily(
             "gress_state_size_bytes",
             "Size on disk of the newest checkpoint (0 without state)",

@@ -110,9 +110,9 @@ def _output(spec: str, config: ConnectorConfig) -> str:
 def _kafka_output(topic: str, config: ConnectorConfig) -> str:
     from confluent_kafka import KafkaException, Producer
 
-    from gress_cep.connectors.kafka import _client, _registry, client_config, value_format
+    from gress_cep.connectors.kafka import _registry, client_config, kafka_client, value_format
 
-    producer = _client(Producer, client_config(config))
+    producer = kafka_client(Producer, client_config(config))
     try:
         metadata = producer.list_topics(timeout=config.connect_timeout_s)
     except KafkaException as err:

@@ -33,3 +33,28 @@ def raw_messages(broker: str, topic: str, count: int, deadline_s: float = 20) ->
         messages += [m for m in consumer.consume(count, 0.2) if m.error() is None]
     consumer.close()
     return messages
+
+
+def read_committed(broker: str, topic: str, deadline_s: float = 60) -> list[bytes]:
+    """Every committed value of every partition of `topic`, read to its end."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker,
+            "group.id": f"check-{uuid.uuid4()}",
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    partitions = list(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    pending, values = set(partitions), []
+    stop = time.monotonic() + deadline_s
+    while pending:
+        assert time.monotonic() < stop, f"{topic}: could not read to the end"
+        for message in consumer.consume(1000, 0.1):
+            if message.error() is not None:
+                pending.discard(message.partition())
+            elif message.value() is not None:
+                values.append(message.value())
+    consumer.close()
+    return values
