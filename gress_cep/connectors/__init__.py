@@ -132,7 +132,11 @@ def open_sink(
         )
 
         topic = _topic(spec)
-        ledger = OutputLedger(topic, config, run_id, resume) if run_id is not None else None
+        ledger = (
+            OutputLedger(topic, config, run_id, resume, shared=config.group is not None)
+            if run_id is not None
+            else None
+        )
         return KafkaSink(topic, config, role, transaction, ledger)
     if spec == "-":
         return stdout_sink(role)

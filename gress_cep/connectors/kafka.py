@@ -590,15 +590,22 @@ class OutputLedger:
     """
 
     def __init__(
-        self, topic: str, config: ConnectorConfig, run_id: str, resume: dict[str, Any] | None
+        self,
+        topic: str,
+        config: ConnectorConfig,
+        run_id: str,
+        resume: dict[str, Any] | None,
+        *,
+        shared: bool = False,
     ) -> None:
         self.topic = topic
+        # other writers (the tasks of a scale-out job) may hold transactions open on the topic
+        self.shared = shared
         self.run_id = run_id.encode()
         self.skip: Counter[bytes] = Counter()
         conf = {
             **client_config(config),
             "group.id": f"gress-ledger-{uuid.uuid4()}",
-            "fetch.wait.max.ms": 10,  # reads to the end: a fetch that waits for more is lost time
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "isolation.level": "read_committed",
@@ -627,13 +634,16 @@ class OutputLedger:
         target: dict[int, int] = {}  # partition -> the end to reach
         deadline = time.monotonic() + 60
         while pending and time.monotonic() < deadline:
-            for message in consumer.consume(1000, 0.05):
+            for message in consumer.consume(1000, 0.05 if self.shared else 0.5):
                 error = message.error()
                 if error is None:
                     yield message
                 elif error.code() == KafkaError._PARTITION_EOF:
                     partition, offset = message.partition(), message.offset()
                     assert partition is not None and offset is not None  # an EOF names both
+                    if not self.shared:
+                        pending.discard(partition)
+                        continue
                     if partition not in target:
                         tp = TopicPartition(self.topic, partition)
                         target[partition] = consumer.get_watermark_offsets(tp, cached=True)[1]

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
@@ -43,6 +43,9 @@ from gress_cep.runtime.task import Task, TaskSetup
 from gress_cep.state.backend import StateBackend
 
 KAFKA = "kafka:"
+# what librdkafka raises from a rebalance or close gone wrong (KafkaError itself is raised
+# there, though its stubs do not say it is an exception)
+_CLIENT_ERRORS = cast("tuple[type[BaseException], ...]", (KafkaException, KafkaError, RuntimeError))
 
 
 @dataclass(slots=True)
@@ -202,7 +205,9 @@ class GroupWorker:
             )
 
     def _release(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        consumer.incremental_unassign(partitions)
+        # partitions whose assignment failed (a refused task) were never assigned
+        with contextlib.suppress(*_CLIENT_ERRORS):
+            consumer.incremental_unassign(partitions)
         if self.companion is not None:
             self.companion.incremental_unassign(
                 [TopicPartition(t, tp.partition) for tp in partitions for t in self.topics[1:]]
@@ -337,9 +342,13 @@ class GroupWorker:
         if offsets:  # the group's offsets as they end (lag tools), before leaving it
             with contextlib.suppress(KafkaException):
                 self.consumer.commit(offsets=offsets, asynchronous=False)
-        self.consumer.close()  # leaves the group: revokes what it owns (_on_revoke)
+        # leaves the group, revoking what it owns (_on_revoke); after an error in a rebalance
+        # callback the consumer may refuse: its partitions then move by the session timeout
+        with contextlib.suppress(*_CLIENT_ERRORS):
+            self.consumer.close()
         if self.companion is not None:
-            self.companion.close()
+            with contextlib.suppress(*_CLIENT_ERRORS):
+                self.companion.close()
         for task in self.tasks.values():  # not revoked (the group was already gone)
             self._keep_summary(task)
             task.close()
