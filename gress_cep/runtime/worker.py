@@ -173,6 +173,9 @@ class GroupWorker:
     # ------------------------------------------------------------------ membership
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         new = [p for p in sorted({tp.partition for tp in partitions}) if p not in self.tasks]
+        # the tasks kept first: opening a task reads its outputs to their end, past every open
+        # transaction, and this worker's own would stay open while it waits
+        self.commit_all()
         fenced = {p: Task(self.setup, p) for p in new}  # all fenced before any is opened
         for p in new:
             self._open_task(fenced[p])
