@@ -16,7 +16,6 @@ from gress_cep.connectors.base import DeadLetter
 from gress_cep.dsl import ast
 from gress_cep.errors import UserError
 from gress_cep.runtime.job import JobSpec
-from gress_cep.runtime.pipeline import RoundOutput
 from gress_cep.runtime.plan import PlanOptions, build_plan
 from gress_cep.runtime.worker import GroupWorker
 from gress_cep.state.backend import StateBackend
@@ -65,9 +64,10 @@ def run_worker(
     matches = 0
     try:
         for outputs in worker.rounds():
-            if pending_dead and worker.tasks:  # model failures: dead letters of some task
-                first = next(iter(worker.tasks.values()))
-                first.sinks.write(RoundOutput(dead_letters=list(pending_dead)))
+            running = [task for task in worker.tasks.values() if not task.finished]
+            if pending_dead and running:  # model failures: dead letters of a running task,
+                # written and committed with its next round
+                running[0].pending_dead.extend(pending_dead)
                 pending_dead.clear()
             matches += sum(len(out.matches) for out in outputs)
             for out in outputs:

@@ -461,6 +461,18 @@ class KafkaSource:
         self._consumer.close()
 
 
+def produce(
+    producer: Producer, topic: str, value: bytes | None, key: bytes | None, **options: Any
+) -> None:
+    """`producer.produce`, waiting for room when its local queue is full."""
+    while True:
+        try:
+            producer.produce(topic, value, key, **options)
+            return
+        except BufferError:  # the local queue is full: let deliveries drain it
+            producer.poll(0.1)
+
+
 def _message_key(record: Record) -> bytes | None:
     key = record.get("key")
     if key is None:
@@ -757,17 +769,12 @@ class KafkaSink:
             if ledger.already_written(value):
                 return
             headers = [*(headers or []), (RUN_HEADER, ledger.run_id)]
-        while True:
-            try:
-                if ledger is None:
-                    self._producer.produce(self._topic, value, key, headers=headers)
-                else:
-                    self._producer.produce(
-                        self._topic, value, key, headers=headers, on_delivery=self._recorded
-                    )
-                return
-            except BufferError:  # the local queue is full: let deliveries drain it
-                self._producer.poll(0.1)
+        if ledger is None:
+            produce(self._producer, self._topic, value, key, headers=headers)
+        else:
+            produce(
+                self._producer, self._topic, value, key, headers=headers, on_delivery=self._recorded
+            )
 
     def _recorded(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:

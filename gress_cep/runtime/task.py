@@ -26,7 +26,7 @@ from typing import Any
 from confluent_kafka import Message, TopicPartition
 
 from gress_cep.connectors import ConnectorConfig, open_sink
-from gress_cep.connectors.base import Batch, Sink
+from gress_cep.connectors.base import Batch, DeadLetter, Sink
 from gress_cep.connectors.changelog import (
     COMMIT_KEY,
     ChangelogRead,
@@ -35,7 +35,12 @@ from gress_cep.connectors.changelog import (
     write_changes,
 )
 from gress_cep.connectors.codec import ValueDecoder
-from gress_cep.connectors.kafka import KafkaTransaction, decode_messages, tombstone_record
+from gress_cep.connectors.kafka import (
+    KafkaTransaction,
+    decode_messages,
+    produce,
+    tombstone_record,
+)
 from gress_cep.dsl import ast
 from gress_cep.errors import UserError
 from gress_cep.runtime.faults import fault_point
@@ -62,6 +67,8 @@ class TaskInput:
         self._decoder = decoder
         self._waiting: deque[list[Message]] = deque()
         self.next = next_  # the offset of the next message (-1: not known yet)
+        # its name among the job's positions, as a single-process job names it (Job)
+        self.key = f"{stream.name.text}={self.description}"
         self.ended = False  # --stop-at-end: reached the end
 
     def add(self, messages: list[Message]) -> None:
@@ -122,7 +129,6 @@ class Task:
     def __init__(self, setup: TaskSetup, partition: int) -> None:
         self.setup = setup
         self.partition = partition
-        self.name = f"task {partition}"
         self.run_id = f"{setup.group}-task-{partition}"
         # 1. fence the previous owner (its unfinished transaction is aborted, or on brokers
         # that commit it instead, shows up below as a tail and as outputs to skip)
@@ -133,7 +139,7 @@ class Task:
         given before it opens any: reading an output to its end waits for the open
         transactions on it, and those of a fenced owner end only when it is fenced."""
         setup, partition = self.setup, self.partition
-        self.backend, self.restored_from = self._open_local()
+        self.backend = self._open_local()
         # 2. the state: local checkpoint, then the changelog after it
         self.read = self._restore()
         commit = self.read.commit or {}
@@ -153,11 +159,12 @@ class Task:
         self.inputs: dict[str, TaskInput] = {}
         sources: dict[str, list[Any]] = {}
         for stream, topic, decl, decoder in setup.inputs:
-            stored = positions.get(f"{stream}=kafka:{topic}", {}).get("offsets", {})
-            inp = TaskInput(topic, partition, decl, decoder, int(stored.get(str(partition), -1)))
+            inp = TaskInput(topic, partition, decl, decoder, -1)
+            stored = positions.get(inp.key, {}).get("offsets", {})
+            inp.next = int(stored.get(str(partition), -1))
             self.inputs[topic] = inp
             sources.setdefault(stream, []).append(inp)
-        self.pending_dead: list[Any] = []
+        self.pending_dead: list[DeadLetter] = []  # model failures, from the worker
         self.pipeline = Pipeline(
             setup.build_plan(),
             sources,
@@ -186,15 +193,13 @@ class Task:
         fault_point("restore")
 
     # ------------------------------------------------------------------ opening
-    def _open_local(self) -> tuple[StateBackend, str]:
+    def _open_local(self) -> StateBackend:
         folder = self.setup.state_dir / f"task-{self.partition}"
         try:
-            return self.setup.open_backend(folder), "local"
+            return self.setup.open_backend(folder)
         except UserError:  # held by another process here (a worker being replaced): a
             # folder of this process's own, filled from the changelog
-            return self.setup.open_backend(
-                folder.with_name(f"{folder.name}-{os.getpid()}")
-            ), "spare"
+            return self.setup.open_backend(folder.with_name(f"{folder.name}-{os.getpid()}"))
 
     def _restore(self) -> ChangelogRead:
         backend, setup = self.backend, self.setup
@@ -300,21 +305,12 @@ class Task:
         self.backend.write(batch)
         producer = self.transaction.producer
         topic, partition = self.setup.changelog, self.partition
-
-        def produce(key: bytes, value: bytes | None) -> None:
-            while True:
-                try:
-                    producer.produce(topic, value, key, partition=partition)
-                    return
-                except BufferError:
-                    producer.poll(0.1)
-
-        write_changes(produce, batch)
+        write_changes(
+            lambda key, value: produce(producer, topic, value, key, partition=partition), batch
+        )
         fault_point("checkpoint-2")
         self.seq += 1
-        positions = {
-            f"{self._stream_of(t)}=kafka:{t}": i.position() for t, i in self.inputs.items()
-        }
+        positions = {i.key: i.position() for i in self.inputs.values()}
         metadata = {
             "job": self.setup.identity,
             "seq": self.seq,
@@ -330,8 +326,10 @@ class Task:
                 where.append(offset)
 
         self.transaction.flush()  # the changes before the commit record
-        producer.produce(topic, commit_value(metadata), COMMIT_KEY, partition=partition,
-                         on_delivery=delivered)  # fmt: skip
+        produce(
+            producer, topic, commit_value(metadata), COMMIT_KEY,
+            partition=partition, on_delivery=delivered,
+        )  # fmt: skip
         fault_point("checkpoint-3")
         # no consumer-group offsets in the transaction: a rebalance in progress would fail it
         self.transaction.commit_offsets([], None)
@@ -341,9 +339,6 @@ class Task:
         local_id = existing[-1].checkpoint_id + 1 if existing else 1
         self.backend.checkpoint(local_id, {**metadata, "changelog": where[0] + 1})
         self.backend.discard_older_than(local_id)
-
-    def _stream_of(self, topic: str) -> str:
-        return next(s for s, t, _, _ in self.setup.inputs if t == topic)
 
     def close(self) -> None:
         """Give the task up (after a commit, or fenced): what is not committed is left to

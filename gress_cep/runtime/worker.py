@@ -37,12 +37,12 @@ from gress_cep.connectors.kafka import (
 from gress_cep.connectors.validation import Validator
 from gress_cep.dsl import ast
 from gress_cep.errors import UserError
+from gress_cep.runtime.job import KAFKA
 from gress_cep.runtime.pipeline import PatternSummary, RoundOutput
 from gress_cep.runtime.plan import Plan
 from gress_cep.runtime.task import Task, TaskSetup
 from gress_cep.state.backend import StateBackend
 
-KAFKA = "kafka:"
 # what librdkafka raises from a rebalance or close gone wrong (KafkaError itself is raised
 # there, though its stubs do not say it is an exception)
 _CLIENT_ERRORS = cast("tuple[type[BaseException], ...]", (KafkaException, KafkaError, RuntimeError))
@@ -57,7 +57,6 @@ class WorkerStats:
     revoked: int = 0
     lost: int = 0
     commits: int = 0
-    matches: int = 0
     summaries: dict[str, PatternSummary] = field(default_factory=dict)
 
 
@@ -187,7 +186,7 @@ class GroupWorker:
             self.companion.incremental_assign(others)
         finished = [tp for tp in partitions if self.tasks[tp.partition].finished]
         if finished:
-            self._assigned_consumer_pause(finished)
+            self._pause(finished)
 
     def _start(self, topic: str, partition: int) -> TopicPartition:
         """Where the task's input starts: its changelog's position, else the group's
@@ -199,7 +198,7 @@ class GroupWorker:
             else TopicPartition(topic, partition)
         )
 
-    def _assigned_consumer_pause(self, partitions: list[TopicPartition]) -> None:
+    def _pause(self, partitions: list[TopicPartition]) -> None:
         """A finished task reads nothing more."""
         self.consumer.pause([TopicPartition(self.topics[0], tp.partition) for tp in partitions])
         if self.companion is not None:
