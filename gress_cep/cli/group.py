@@ -15,7 +15,7 @@ from gress_cep.cli.stop_signals import StopSignals
 from gress_cep.connectors.base import DeadLetter
 from gress_cep.dsl import ast
 from gress_cep.errors import UserError
-from gress_cep.runtime.job import JobSpec
+from gress_cep.runtime.job import JobSpec, check_files
 from gress_cep.runtime.plan import PlanOptions, build_plan
 from gress_cep.runtime.worker import GroupWorker
 from gress_cep.state.backend import StateBackend
@@ -37,6 +37,7 @@ def run_worker(
         )
     if spec.from_savepoint is not None:
         raise UserError("--from-savepoint does not apply to a --group job yet")
+    check_files(spec, program)  # an output that is an input (a topic it would read back)
 
     def note(text: str) -> None:
         if not quiet:

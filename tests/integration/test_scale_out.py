@@ -270,3 +270,18 @@ def test_topics_with_different_partition_counts_are_refused(
     assert done.returncode == 1
     assert "same number of partitions (co-partitioned)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_output_topic_that_is_an_input_is_refused(
+    tmp_path: Path, broker: str, new_topic: Callable[..., str]
+) -> None:
+    (tmp_path / "rules.gress").write_text(RULES)
+    topic = new_topic(2)
+    done = subprocess.run(
+        [sys.executable, "-m", "gress_cep.cli.main", "detect", str(tmp_path / "rules.gress"),
+         "-i", f"events=kafka:{topic}", "--pattern", "p2", "-o", f"kafka:{topic}",
+         "--bootstrap-servers", broker, "--group", "g-loop"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "the job would read its own output" in done.stderr and "Traceback" not in done.stderr
