@@ -72,9 +72,8 @@ def epoch_ms_in(value: Any, unit: str | None) -> int | None:
 
 
 def _from_float(value: float) -> int | None:
-    if not math.isfinite(value):
-        return None
-    return round(value) if value >= MILLIS_FROM else round(value * 1000)
+    ms = value if value >= MILLIS_FROM else value * 1000
+    return round(ms) if math.isfinite(ms) else None  # a huge negative float overflows to -inf
 
 
 def _from_text(text: str) -> int | None:

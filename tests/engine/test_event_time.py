@@ -22,7 +22,9 @@ def test_time_values(value, ms):
     assert to_epoch_ms(value) == ms
 
 
-@pytest.mark.parametrize("value", [None, "yesterday", True, float("nan"), [1], {"t": 1}])
+@pytest.mark.parametrize(
+    "value", [None, "yesterday", True, float("nan"), [1], {"t": 1}, -1.797693134862316e305]
+)
 def test_values_that_are_not_times(value):
     assert to_epoch_ms(value) is None
 
