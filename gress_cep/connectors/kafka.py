@@ -90,6 +90,10 @@ class Fenced(Exception):
     """This process's transaction was fenced: another worker owns its partition now."""
 
 
+class StillOpen(UserError):
+    """An output could not be read to its end: another writer's transaction is open."""
+
+
 def client_config(config: ConnectorConfig) -> dict[str, Any]:
     """librdkafka settings: the broker address, then --kafka-config (minus the registry's)."""
     if not config.bootstrap_servers:
@@ -611,7 +615,9 @@ class OutputLedger:
         shared: bool = False,
     ) -> None:
         self.topic = topic
-        # other writers (the tasks of a scale-out job) may hold transactions open on the topic
+        # other writers (the tasks of a scale-out job) may hold transactions open on the topic;
+        # a task must not wait long for them inside a rebalance (it would hold up the very
+        # rebalance that lets their new owner fence them): it asks again later (StillOpen)
         self.shared = shared
         self.run_id = run_id.encode()
         self.skip: Counter[bytes] = Counter()
@@ -644,7 +650,8 @@ class OutputLedger:
         consumer.assign([TopicPartition(self.topic, p, o) for p, o in starts.items()])
         pending = set(starts)
         target: dict[int, int] = {}  # partition -> the end to reach
-        deadline = time.monotonic() + 60
+        wait_s = 2 if self.shared else 60
+        deadline = time.monotonic() + wait_s
         while pending and time.monotonic() < deadline:
             for message in consumer.consume(1000, 0.05 if self.shared else 0.5):
                 error = message.error()
@@ -662,9 +669,9 @@ class OutputLedger:
                     if offset >= target[partition]:
                         pending.discard(partition)
         if pending:
-            raise UserError(
+            raise StillOpen(
                 f"kafka:{self.topic}: could not read the output back to its end (a "
-                "transaction of another writer stayed open for 60 s)"
+                f"transaction of another writer stayed open for {wait_s} s)"
             )
 
     def _current_ends(self, consumer: Consumer, partitions: list[int]) -> dict[int, int]:

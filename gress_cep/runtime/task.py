@@ -17,6 +17,7 @@ the outputs and the input offsets in one transaction; then it checkpoints the lo
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from gress_cep.connectors.changelog import (
 from gress_cep.connectors.codec import ValueDecoder
 from gress_cep.connectors.kafka import (
     KafkaTransaction,
+    StillOpen,
     decode_messages,
     produce,
     tombstone_record,
@@ -133,6 +135,7 @@ class Task:
         # 1. fence the previous owner (its unfinished transaction is aborted, or on brokers
         # that commit it instead, shows up below as a tail and as outputs to skip)
         self.transaction = KafkaTransaction(setup.config, self.run_id, None)
+        self.sinks: Sinks | None = None  # open once the outputs were read to their end
 
     def open(self) -> None:
         """Restore the state and open inputs and outputs. A worker fences every task it was
@@ -175,22 +178,42 @@ class Task:
         self.pipeline.registry.restored_from = f"the changelog of partition {partition}"
         if commit:
             self.pipeline.restore_from(self.backend)
-        sinks: dict[str, Sink] = {}
-        stored_sinks = commit.get("sinks", {})
-        for role, spec in setup.outputs:
-            sinks[role] = open_sink(
-                spec,
-                setup.config,
-                role=role,
-                resume=stored_sinks.get(f"{role}={spec}"),
-                transaction=self.transaction if spec.startswith("kafka:") else None,
-                run_id=self.run_id if spec.startswith("kafka:") else None,
-            )
-        self.sinks = Sinks(sinks)
+        self._stored_sinks = commit.get("sinks", {})
+        self._next_try = 0.0
         self._rounds: Iterator[RoundOutput] | None = None
+        self.ready()
+        fault_point("restore")
+
+    def ready(self) -> bool:
+        """Whether the outputs are open. Opening one reads it to its end, past every open
+        transaction on it: a fenced owner's, whose next owner may only fence it once the
+        rebalance under way completes. So a task does not wait for that here (nor hold up
+        the rebalance): it tries again a moment later, its input waiting meanwhile."""
+        if self.sinks is not None:
+            return True
+        if time.monotonic() < self._next_try:
+            return False
+        sinks: dict[str, Sink] = {}
+        try:
+            for role, spec in self.setup.outputs:
+                kafka = spec.startswith("kafka:")
+                sinks[role] = open_sink(
+                    spec,
+                    self.setup.config,
+                    role=role,
+                    resume=self._stored_sinks.get(f"{role}={spec}"),
+                    transaction=self.transaction if kafka else None,
+                    run_id=self.run_id if kafka else None,
+                )
+        except StillOpen:
+            for sink in sinks.values():
+                sink.close()
+            self._next_try = time.monotonic() + 0.5
+            return False
+        self.sinks = Sinks(sinks)
         if self.read.tail:
             self._write_back_tail()
-        fault_point("restore")
+        return True
 
     # ------------------------------------------------------------------ opening
     def _open_local(self) -> StateBackend:
@@ -253,7 +276,7 @@ class Task:
 
     def run(self) -> list[RoundOutput]:
         """Rounds of the pipeline until what the worker handed over is processed."""
-        if self.finished:
+        if self.finished or not self.ready():
             return []
         if self._rounds is None:
             self._rounds = self.pipeline.rounds()
@@ -267,6 +290,7 @@ class Task:
             if self.pending_dead:
                 out.dead_letters.extend(self.pending_dead)
                 self.pending_dead.clear()
+            assert self.sinks is not None  # ready()
             self.sinks.write(out)
             outputs.append(out)
             # state changes with records in, or output (a timer, the end of the input)
@@ -296,6 +320,7 @@ class Task:
         return [TopicPartition(t, self.partition, i.next) for t, i in inputs if i.next >= 0]
 
     def _commit_batch(self, batch: WriteBatch) -> None:
+        assert self.sinks is not None  # a task commits only what it ran (ready)
         sink_positions = {
             f"{role}={spec}": self.sinks.by_role[role].prepare()
             for role, spec in self.setup.outputs
@@ -343,7 +368,7 @@ class Task:
     def close(self) -> None:
         """Give the task up (after a commit, or fenced): what is not committed is left to
         the next owner."""
-        if hasattr(self, "sinks"):
+        if self.sinks is not None:
             for sink in self.sinks.all():
                 sink.close()
         self.transaction.close()
