@@ -289,7 +289,11 @@ def test_group_workers_writing_to_kafka_do_not_fence_each_other(
     first = worker("w1")
     time.sleep(1.0)
     second = worker("w2")  # its producer starts while the first one's transaction is open
-    time.sleep(6.0)  # the group forms, both checkpoint and commit many times
+    # the group forms (a cooperative rebalance takes ~10 s on Tansu), both commit many times
+    deadline = time.monotonic() + 90
+    while sum(committed_offsets(broker, group, topic).values()) < 3000:
+        assert time.monotonic() < deadline, "the workers did not get through the topic"
+        time.sleep(0.5)
     read = 0
     for process in (first, second):
         process.send_signal(signal.SIGTERM)
